@@ -1,0 +1,45 @@
+/**
+ * Composition root of the `cloudjail` CLI: builds the commander program from one module per verb
+ * (cli/commands/*.ts), runs it and maps errors to exit codes. No command logic lives here.
+ */
+import { Command, CommanderError } from 'commander';
+import { CloudjailError } from '../lambda/core/errors.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+/** Each command module exports one of these; it adds its subcommand to the program. */
+export type RegisterCommand = (program: Command) => void;
+
+const commands: RegisterCommand[] = [];
+
+export function buildProgram(): Command {
+  const program = new Command('cloudjail')
+    .description('fail2ban for cloud-hosted SIP fleets: filters, jails and network ACL bans on AWS')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" in commander's exitOverride mode.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`cloudjail: ${error.message}\n`);
+      return error.code;
+    }
+    if (error instanceof CloudjailError) {
+      process.stderr.write(`cloudjail: ${error.message}\n`);
+      return ExitCode.BadInput;
+    }
+    process.stderr.write(`cloudjail: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.Failure;
+  }
+}
