@@ -46,8 +46,10 @@ export class FilterError extends CloudjailError {
 
 function formatLocation(loc: FilterErrorLocation): string {
   const parts: string[] = [];
-  if (loc.file) parts.push(loc.line !== undefined && !loc.option ? `${loc.file}:${loc.line}` : loc.file);
+  if (loc.file)
+    parts.push(loc.line !== undefined && !loc.option ? `${loc.file}:${loc.line}` : loc.file);
   if (loc.section) parts.push(`[${loc.section}]`);
-  if (loc.option) parts.push(loc.line !== undefined ? `${loc.option} line ${loc.line}` : loc.option);
+  if (loc.option)
+    parts.push(loc.line !== undefined ? `${loc.option} line ${loc.line}` : loc.option);
   return parts.length ? `${parts.join(' ')}: ` : '';
 }

@@ -94,9 +94,12 @@ describe('CIDR math', () => {
     expect(parseCidr('::ffff:203.0.113.0/120')?.text).toBe('203.0.113.0/24');
   });
 
-  it.each(['10.0.0.0/33', '2001:db8::/129', '10.0.0.0/', 'x/8', '10.0.0.0/8/8'])('rejects %j', (t) => {
-    expect(parseCidr(t)).toBeUndefined();
-  });
+  it.each(['10.0.0.0/33', '2001:db8::/129', '10.0.0.0/', 'x/8', '10.0.0.0/8/8'])(
+    'rejects %j',
+    (t) => {
+      expect(parseCidr(t)).toBeUndefined();
+    },
+  );
 
   it('contains exactly the addresses sharing the prefix', () => {
     fc.assert(
@@ -111,7 +114,12 @@ describe('CIDR math', () => {
   });
 
   it('CidrSet reports invalid entries instead of dropping them', () => {
-    const { set, invalid } = CidrSet.parse(['127.0.0.1/8', '::1', 'carrier.example', '198.51.100.0/24']);
+    const { set, invalid } = CidrSet.parse([
+      '127.0.0.1/8',
+      '::1',
+      'carrier.example',
+      '198.51.100.0/24',
+    ]);
     expect(invalid).toEqual(['carrier.example']);
     expect(set.has('127.9.9.9')).toBe(true);
     expect(set.has('::1')).toBe(true);
