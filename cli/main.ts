@@ -4,12 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CloudjailError } from '../lambda/core/errors.js';
+import { register as registerAgentConfig } from './commands/agent-config.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Each command module exports one of these; it adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
 
-const commands: RegisterCommand[] = [];
+const commands: RegisterCommand[] = [registerAgentConfig];
 
 export function buildProgram(): Command {
   const program = new Command('cloudjail')

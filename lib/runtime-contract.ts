@@ -1,0 +1,61 @@
+/**
+ * Everything the CDK side must agree on with the Lambda code, gathered in one place and taken from
+ * the runtime modules themselves (never re-typed), so infrastructure and handlers cannot drift:
+ * table key names, TTL attribute and indexes (lambda/adapters/dynamodb-table.ts), the metric
+ * namespace and names the handlers emit, and the few config fields the stack reads.
+ */
+import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import type { JailConfig } from '../lambda/config/jail-config.js';
+
+/** Key schema of the single cloudjail table, as the DynamoDB adapters use it. */
+export interface TableSchema {
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly ttlAttribute: string;
+  /** Prefix of the partition key of ban items (the notifier's stream filter). */
+  readonly banPartitionPrefix: string;
+  readonly globalSecondaryIndexes: readonly {
+    readonly indexName: string;
+    readonly partitionKey: string;
+    readonly sortKey?: string;
+    readonly sortKeyType?: 'S' | 'N';
+  }[];
+}
+
+export const TABLE_SCHEMA: TableSchema = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'ttl',
+  banPartitionPrefix: 'BAN#',
+  globalSecondaryIndexes: [],
+};
+
+/** CloudWatch metrics (Powertools EMF) the handlers emit; alarms and the dashboard use them. */
+export const METRICS = {
+  namespace: 'cloudjail',
+  detectorService: 'detector',
+  enforcerService: 'enforcer',
+  notifierService: 'notifier',
+  bansNotEnforced: 'BansNotEnforced',
+  activeBans: 'ActiveBans',
+  bansCreated: 'BansCreated',
+  ec2Throttles: 'Throttles',
+} as const;
+
+export function jailName(jail: JailConfig): string {
+  return jail.name;
+}
+
+export function jailFilterSpec(jail: JailConfig): string {
+  return jail.filter;
+}
+
+/** Every configured NACL id, deduplicated. */
+export function naclIds(config: CloudjailConfig): string[] {
+  return [...new Set(config.targets.map((target) => target.naclId))];
+}
+
+/** The enforcer's schedule expression, e.g. `rate(1 minute)`. */
+export function enforcementSchedule(config: CloudjailConfig): string {
+  return config.enforcement.schedule ?? 'rate(1 minute)';
+}
