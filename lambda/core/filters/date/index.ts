@@ -1,0 +1,294 @@
+/**
+ * fail2ban-compatible date detection: `datepattern` templates (strptime codes, `{^LN-BEG}`,
+ * `{DEFAULT}`, `{DATE}`, `{UNB}`, `{NONE}`, `EPOCH`, `LEPOCH`, `TAI64N`) and fail2ban's 17 default
+ * templates. The matched date (group 1 of the template) is cut out of the line by the caller.
+ *
+ * Pure: `now` is passed in; zones are resolved through `Intl`.
+ */
+import { FilterError } from '../../errors.js';
+import { type CompiledRegex, compilePythonRegex, namedGroups } from '../regex.js';
+import { expandCodes, fieldsToEpoch } from './strptime.js';
+import { type WallClockToEpoch, zoneConverter } from './zone.js';
+
+export interface DateMatch {
+  /** Slice [start, end) of the line holding the date: what gets cut out. */
+  readonly start: number;
+  readonly end: number;
+  /** Epoch ms (milliseconds kept when the line has a fraction). */
+  readonly time: number;
+  /** Display name of the template, for "Date template hits". */
+  readonly template: string;
+}
+
+export interface DateDetector {
+  detect(line: string, now: number): DateMatch | undefined;
+  /** False for `{NONE}`: lines never carry a date. */
+  readonly enabled: boolean;
+}
+
+export interface DateDetectorOptions {
+  /** Zone of dates without one: IANA name, `UTC`, or `UTC+0200`. Default UTC. */
+  readonly timeZone?: string;
+}
+
+const DEFAULT_TEMPLATES = [
+  String.raw`%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`,
+  String.raw`(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+  String.raw`(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?`,
+  String.raw`%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S`,
+  String.raw`%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?`,
+  String.raw`%m/%d/%ExY:%H:%M:%S`,
+  String.raw`%m-%d-%ExY %k:%M:%S(?:\.%f)?`,
+  'EPOCH',
+  String.raw`{^LN-BEG}%H:%M:%S`,
+  String.raw`^<%m/%d/%Exy@%H:%M:%S>`,
+  String.raw`%Exy%Exm%Exd  ?%H:%M:%S`,
+  String.raw`%b %d, %ExY %I:%M:%S %p`,
+  String.raw`^%b-%d-%Exy %k:%M:%S`,
+  String.raw`%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?`,
+  String.raw`(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+  String.raw`(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+  'TAI64N',
+];
+
+type Kind = 'pattern' | 'epoch' | 'lepoch' | 'tai64n';
+
+interface Template {
+  readonly name: string;
+  readonly compiled: CompiledRegex;
+  readonly kind: Kind;
+  /** Anchored at line start (or end): a hit is accepted at once. */
+  readonly anchored: boolean;
+  /** The cut group is the plain group 1 of the user's pattern (needs match indices). */
+  readonly userGroup: boolean;
+}
+
+// Python-syntax boundaries, as fail2ban adds them.
+const LINE_BEGIN = String.raw`^(?P<__pre>(?:\W{0,2})?)`;
+const WORD_BEGIN = String.raw`(?=^|\b|\W)`;
+const WORD_END = String.raw`(?=\b|\W|$)`;
+const NO_WORD_BOUND_BEG = /^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)/;
+const NO_WORD_BOUND_END = /(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$/;
+const GROUPED = /(?<!\(\?)(?<!\\)\((?!\?)/;
+
+function buildPattern(raw: string, where: { line: number }): Template {
+  let pattern = raw;
+  let wordBegin: boolean | 'start' = true;
+  let wordEnd = true;
+  if (pattern.startsWith('{UNB}')) {
+    pattern = pattern.slice(5);
+    wordBegin = false;
+    wordEnd = false;
+  }
+  if (wordBegin && pattern.startsWith('{^LN-BEG}')) {
+    pattern = pattern.slice(9);
+    wordBegin = 'start';
+  }
+  const upper = pattern.toUpperCase();
+  const special = /^(\^?)(EPOCH|LEPOCH|TAI64N)$/.exec(upper);
+  if (special) return specialTemplate(special[2] as string, wordBegin === 'start' || !!special[1]);
+  const expanded = expandCodes(pattern.trim());
+  if (expanded.unknown) {
+    throw new FilterError(`unknown date code ${expanded.unknown}`, {
+      option: 'datepattern',
+      line: where.line,
+    });
+  }
+  let regex = expanded.regex;
+  let flags = '';
+  const gf = /(?:^|(?<!\\))\(\?[a-z]+\)/.exec(regex);
+  if (gf) {
+    flags = gf[0];
+    regex = regex.replace(gf[0], '');
+  }
+  if (expanded.alpha) flags = `(?i)${flags}`;
+  const boundBegin = wordBegin !== false && !NO_WORD_BOUND_BEG.test(regex);
+  const boundEnd = wordEnd && !NO_WORD_BOUND_END.test(regex);
+  const userGroup = GROUPED.test(regex);
+  let anchored = /^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))/.test(regex);
+  if (!userGroup) {
+    const m = /^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)([\s\S]*?)(\$?)$/.exec(regex);
+    regex = `${m?.[1] ?? ''}(?P<__cut>${m?.[2] ?? regex})${m?.[3] ?? ''}`;
+  }
+  if (boundBegin) {
+    if (wordBegin === 'start') {
+      regex = LINE_BEGIN + regex;
+      anchored = true;
+    } else regex = WORD_BEGIN + regex;
+  }
+  if (boundEnd) regex += WORD_END;
+  if (/(?<![\\|])\$\)?$/.test(regex)) anchored = true;
+  regex = regex.replace(/^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$/g, (s) => s.replace('**', ''));
+  const name = `${wordBegin === 'start' ? '{^LN-BEG}' : ''}${expanded.name}`;
+  const compiled = compilePythonRegex(flags + regex, { option: 'datepattern', line: where.line });
+  if (userGroup) {
+    // Match indices are needed to locate the user's group 1.
+    const withIndices = new RegExp(compiled.regex.source, `${compiled.regex.flags}d`);
+    return {
+      name,
+      compiled: { ...compiled, regex: withIndices },
+      kind: 'pattern',
+      anchored,
+      userGroup,
+    };
+  }
+  return { name, compiled, kind: 'pattern', anchored, userGroup };
+}
+
+function specialTemplate(kind: string, lineBegin: boolean): Template {
+  const where = { option: 'datepattern' };
+  if (kind === 'TAI64N') {
+    const pre = lineBegin ? String.raw`^(?P<__pre>(?:\W{0,2})?)` : String.raw`(?:^|(?<=\s))`;
+    const compiled = compilePythonRegex(`${pre}@(?P<__cut>[0-9a-f]{24})(?=\\b|\\W|$)`, where);
+    return { name: 'TAI64N', compiled, kind: 'tai64n', anchored: lineBegin, userGroup: false };
+  }
+  const long = kind === 'LEPOCH';
+  const num = long ? String.raw`\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?` : String.raw`\d{10,11}\b(?:\.\d{3,6})?`;
+  const body = lineBegin
+    ? String.raw`^(?P<__pre>\[?)(?P<__cut>${num})(?=\b|\W|$)`
+    : String.raw`(?:^(?P<__pre>)(?P<__cut>${num})|(?<=^\[)(?P<__cut2>${num})(?=\])|(?<=\baudit\()(?P<__cut3>${num})(?=:\d+\)))`;
+  const compiled = compilePythonRegex(body, where);
+  return {
+    name: long ? 'LongEpoch' : 'Epoch',
+    compiled,
+    kind: long ? 'lepoch' : 'epoch',
+    anchored: lineBegin,
+    userGroup: false,
+  };
+}
+
+/** Default templates: line-anchored copies first (preferred), then the originals. */
+function defaultTemplates(filter: 'all' | 'anchored'): Template[] {
+  const anchoredCopies: Template[] = [];
+  const originals: Template[] = [];
+  for (const t of DEFAULT_TEMPLATES) {
+    const original = buildPattern(t, { line: 0 });
+    originals.push(original);
+    if (!t.startsWith('{^LN-BEG}') && !t.startsWith('^')) {
+      anchoredCopies.push(buildPattern(`{^LN-BEG}${t}`, { line: 0 }));
+    }
+  }
+  const all = [...anchoredCopies, ...originals];
+  return filter === 'anchored' ? all.filter((t) => t.anchored) : all;
+}
+
+let defaultCache: { all?: Template[]; anchored?: Template[] } = {};
+
+function cachedDefaults(filter: 'all' | 'anchored'): Template[] {
+  defaultCache[filter] ??= defaultTemplates(filter);
+  return defaultCache[filter] as Template[];
+}
+
+/** For tests: rebuilds default templates. */
+export function resetDateTemplateCache(): void {
+  defaultCache = {};
+}
+
+/**
+ * @param datepattern the option value after INI interpolation; undefined = fail2ban's defaults.
+ * @throws FilterError (option `datepattern`, 1-based line of the value) on a bad pattern.
+ */
+export function createDateDetector(
+  datepattern: string | undefined,
+  options: DateDetectorOptions = {},
+): DateDetector {
+  const toEpoch = zoneConverter(options.timeZone);
+  const templates: Template[] = [];
+  let none = false;
+  if (datepattern === undefined) templates.push(...cachedDefaults('all'));
+  else {
+    const lines = datepattern.split('\n');
+    lines.forEach((rawLine, idx) => {
+      const line = rawLine.trim();
+      if (line === '') return;
+      const key = line.includes('%') ? line : line.toUpperCase();
+      if (key === '{^LN-BEG}') templates.push(...cachedDefaults('anchored'));
+      else if (key === '{DEFAULT}') templates.push(...cachedDefaults('all'));
+      else if (key === '{NONE}') none = true;
+      else if (/(?<!\\)\{DATE\}/i.test(line)) {
+        for (const t of DEFAULT_TEMPLATES) {
+          if (t === 'EPOCH' || t === 'TAI64N') continue;
+          const unbound = t.replace(/^\{\^LN-BEG\}/, '').replace(/^\^/, '');
+          templates.push(
+            buildPattern(line.replace(/(?<!\\)\{DATE\}/gi, unbound), { line: idx + 1 }),
+          );
+        }
+      } else templates.push(buildPattern(line, { line: idx + 1 }));
+    });
+  }
+  if (none && templates.length === 0) {
+    return { enabled: false, detect: () => undefined };
+  }
+  let last = 0;
+  const nowYmd = (now: number): [number, number, number] => {
+    const wall = 2 * now - toEpoch(now);
+    const d = new Date(wall);
+    return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+  };
+  const evaluate = (t: Template, line: string, now: number): DateMatch | undefined => {
+    const re = t.compiled.regex;
+    re.lastIndex = 0;
+    const m = re.exec(line);
+    if (!m) return undefined;
+    const g = m.groups ?? {};
+    let start: number;
+    let text: string;
+    if (t.userGroup) {
+      const span = (m as RegExpExecArray & { indices?: [number, number][] }).indices?.[1];
+      if (!span) return undefined;
+      start = span[0];
+      text = line.slice(span[0], span[1]);
+    } else {
+      text = g.__cut ?? g.__cut2 ?? g.__cut3 ?? m[0];
+      start = m.index + (g.__pre?.length ?? 0);
+      if (g.__cut === undefined && text !== m[0]) start = line.indexOf(text, m.index);
+    }
+    // An empty date (e.g. fail2ban's `^WARNING:()**` marker templates) means "no date here".
+    if (text === '') return undefined;
+    let time: number | undefined;
+    if (t.kind === 'pattern') {
+      time = fieldsToEpoch(namedGroups(t.compiled, m), now, toEpoch, nowYmd);
+    } else if (t.kind === 'tai64n') {
+      const secs = BigInt(`0x${text.slice(0, 16)}`) - (1n << 62n);
+      time = Number(secs) * 1000 + Math.floor(Number.parseInt(text.slice(16), 16) / 1e6);
+    } else if (t.kind === 'epoch') time = Math.floor(Number(text) * 1000);
+    else {
+      const [int = '', frac] = text.split('.');
+      const scale = int.length > 13 ? 1e-3 : int.length > 11 ? 1 : 1000;
+      time = Math.floor(Number(int) * scale + (frac ? Number(`0.${frac}`) * scale : 0));
+    }
+    if (time === undefined) return undefined;
+    return { start, end: start + text.length, time, template: t.name };
+  };
+  return {
+    enabled: true,
+    detect(line, now) {
+      const first = templates[last];
+      if (first) {
+        const hit = evaluate(first, line, now);
+        if (hit && (first.anchored || hit.start === 0)) return hit;
+      }
+      let best: { hit: DateMatch; index: number } | undefined;
+      for (let i = 0; i < templates.length; i++) {
+        if (i === last) continue;
+        const t = templates[i] as Template;
+        const hit = evaluate(t, line, now);
+        if (!hit) continue;
+        if (t.anchored || hit.start === 0) {
+          last = i;
+          return hit;
+        }
+        if (!best || hit.start < best.hit.start) best = { hit, index: i };
+      }
+      if (first) {
+        const hit = evaluate(first, line, now);
+        if (hit && (!best || hit.start <= best.hit.start)) return hit;
+      }
+      if (best) {
+        last = best.index;
+        return best.hit;
+      }
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * fail2ban's strptime-style date codes (`%Y`, `%ExY`, `%b`, ...) as Python-syntax regex fragments,
+ * and the conversion of the captured fields to an epoch, with fail2ban's year and day inference.
+ */
+import { parseFixedOffset, type WallClockToEpoch } from './zone.js';
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTHS_FULL = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const DAYS_FULL = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+const TZ_ABBR = '[A-Z](?:[A-Z]{2,4})?';
+
+/** Code → regex fragment (Python syntax; named groups are the strptime field letters). */
+export const TIME_CODES: Readonly<Record<string, string>> = {
+  a: `(?P<a>${DAYS.join('|')})`,
+  A: `(?P<A>${DAYS_FULL.join('|')})`,
+  b: `(?P<b>${MONTHS.join('|')})`,
+  B: `(?P<B>${MONTHS_FULL.join('|')})`,
+  d: String.raw`(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])`,
+  f: '(?P<f>[0-9]{1,6})',
+  H: String.raw`(?P<H>[0-1]?\d|2[0-3])`,
+  I: '(?P<I>1[0-2]|0[1-9]|[1-9])',
+  j: String.raw`(?P<j>36[0-6]|3[0-5]\d|[12]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])`,
+  k: String.raw` ?(?P<H>[0-2]?\d)`,
+  l: String.raw` ?(?P<I>1?\d)`,
+  m: '(?P<m>0?[1-9]|1[0-2])',
+  M: String.raw`(?P<M>[0-5]?\d)`,
+  p: '(?P<p>am|pm)',
+  S: String.raw`(?P<S>[0-5]?\d|6[0-1])`,
+  U: String.raw`(?P<U>5[0-3]|[0-4]\d|\d)`,
+  w: '(?P<w>[0-6])',
+  W: String.raw`(?P<W>5[0-3]|[0-4]\d|\d)`,
+  y: String.raw`(?P<y>\d\d)`,
+  Y: String.raw`(?P<Y>\d\d\d\d)`,
+  z: String.raw`(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)`,
+  Z: '(?P<Z>Z|[A-Z]{3,5})',
+  // fail2ban's "exact" variants.
+  ExY: String.raw`(?P<Y>20[0-4]\d)`,
+  Exy: String.raw`(?P<y>\d{2})`,
+  Exm: '(?P<m>0[1-9]|1[0-2])',
+  Exd: String.raw`(?P<d>[1-2]\d|0[1-9]|3[0-1])`,
+  ExH: String.raw`(?P<H>[0-1]\d|2[0-3])`,
+  Exk: String.raw` ?(?P<H>[0-1]?\d|2[0-3])`,
+  Exl: String.raw` ?(?P<I>1[0-2]|\d)`,
+  ExM: String.raw`(?P<M>[0-5]\d)`,
+  ExS: String.raw`(?P<S>[0-5]\d|6[0-1])`,
+  ExZ: `(?P<Z>${TZ_ABBR})`,
+  Exz: String.raw`(?P<z>(?:${TZ_ABBR})?[+-][01]\d(?::?\d{2})?|${TZ_ABBR})`,
+};
+
+const NAMES: Readonly<Record<string, string>> = {
+  a: 'DAY',
+  A: 'DAYNAME',
+  b: 'MON',
+  B: 'MONTH',
+  d: 'Day',
+  H: '24hour',
+  I: '12hour',
+  j: 'Yearday',
+  m: 'Month',
+  M: 'Minute',
+  p: 'AMPM',
+  S: 'Second',
+  U: 'Yearweek',
+  w: 'Weekday',
+  W: 'Yearweek',
+  y: 'Year2',
+  Y: 'Year',
+  z: 'Zone offset',
+  f: 'Microseconds',
+  Z: 'Zone name',
+};
+
+const CODE_RE = /%(%|Ex[A-Za-z]|[A-Za-z])/g;
+
+/** Replaces `%X` codes; returns the regex and a display name. Unknown code → error text. */
+export function expandCodes(pattern: string): {
+  regex: string;
+  name: string;
+  alpha: boolean;
+  unknown?: string;
+} {
+  let unknown: string | undefined;
+  let alpha = false;
+  const regex = pattern.replace(CODE_RE, (all, code: string) => {
+    if (code === '%') return '%';
+    const r = TIME_CODES[code];
+    if (r === undefined) {
+      unknown ??= all;
+      return all;
+    }
+    if (/^[aAbBp]$/.test(code)) alpha = true;
+    return r;
+  });
+  const name = pattern.replace(CODE_RE, (all, code: string) => {
+    if (code === '%') return '%';
+    if (code.startsWith('Ex')) {
+      const n = NAMES[code.slice(2)];
+      return n ? `Ex${n}` : all;
+    }
+    return NAMES[code] ?? all;
+  });
+  return { regex, name, alpha, ...(unknown ? { unknown } : {}) };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Epoch ms from captured fields, as fail2ban's reGroupDictStrptime: no year → the year of `now`,
+ * minus one if that lands more than a day in the future; no date at all → today, or yesterday if
+ * in the future; an explicit zone wins over `toEpoch` (the configured zone).
+ */
+export function fieldsToEpoch(
+  g: Readonly<Record<string, string | undefined>>,
+  now: number,
+  toEpoch: WallClockToEpoch,
+  nowYearMonthDay: (now: number) => [number, number, number],
+): number | undefined {
+  let year: number | undefined;
+  let month: number | undefined;
+  let day: number | undefined;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let ms = 0;
+  let tzOffset: number | undefined;
+  let julian: number | undefined;
+  if (g.y !== undefined) {
+    year = Number(g.y);
+    if (year <= 2000) year += 2000;
+  }
+  if (g.Y !== undefined) year = Number(g.Y);
+  if (g.m !== undefined) month = Number(g.m);
+  if (g.B !== undefined) month = MONTHS_FULL.indexOf(g.B.toLowerCase()) + 1;
+  if (g.b !== undefined) month = MONTHS.indexOf(g.b.toLowerCase()) + 1;
+  if (g.d !== undefined) day = Number(g.d);
+  if (g.H !== undefined) hour = Number(g.H);
+  if (g.I !== undefined) {
+    hour = Number(g.I);
+    const ampm = (g.p ?? '').toLowerCase();
+    if (ampm === '' || ampm === 'am') {
+      if (hour === 12) hour = 0;
+    } else if (hour !== 12) hour += 12;
+  }
+  if (g.M !== undefined) minute = Number(g.M);
+  if (g.S !== undefined) second = Number(g.S);
+  if (g.f !== undefined) ms = Math.floor(Number(g.f.padEnd(6, '0')) / 1000);
+  if (g.j !== undefined) julian = Number(g.j);
+  const zone = g.z ?? g.Z;
+  if (zone !== undefined) {
+    if (zone === 'Z' || zone === 'UTC' || zone === 'GMT') tzOffset = 0;
+    else {
+      const off = parseFixedOffset(zone.replace(/^[A-Z]+(?=[+-])/, ''));
+      tzOffset = off ?? 0;
+    }
+  }
+  const [nowY, nowM, nowD] = nowYearMonthDay(now);
+  let assumeYear = false;
+  if (year === undefined) {
+    year = nowY;
+    assumeYear = true;
+  }
+  if ((month === undefined || day === undefined) && julian !== undefined) {
+    const d = new Date(Date.UTC(year, 0, julian));
+    month = d.getUTCMonth() + 1;
+    day = d.getUTCDate();
+  }
+  let assumeToday = false;
+  if (month === undefined && day === undefined) {
+    month = nowM;
+    day = nowD;
+    assumeToday = true;
+  }
+  if (month === undefined || day === undefined || month < 1 || month > 12) return undefined;
+  if (hour > 23 || minute > 59 || second > 61) return undefined;
+  const convert = (y: number) => {
+    const wall = Date.UTC(y, (month as number) - 1, day, hour, minute, second, ms);
+    return tzOffset !== undefined ? wall - tzOffset * 60_000 : toEpoch(wall);
+  };
+  let t = convert(year);
+  if (assumeToday && t > now) t -= DAY_MS;
+  if (assumeYear && t > now + DAY_MS) t = convert(year - 1);
+  return Number.isFinite(t) ? t : undefined;
+}

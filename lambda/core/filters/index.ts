@@ -1,0 +1,194 @@
+/**
+ * The filter engine: loads fail2ban filter files (or ours, in the same format) and turns log events
+ * into failures. Public entry point of `lambda/core/filters`.
+ *
+ * Pure: files are read through a {@link FilterFileSource}; time comes in as arguments.
+ */
+import { FilterError } from '../errors.js';
+import { assembleFilter } from './assemble.js';
+import { createDateDetector } from './date/index.js';
+import { parseFilterSpec } from './filter-spec.js';
+import type { FilterFileSource } from './ini.js';
+import { type CompiledFilter, createLogMatcher } from './matcher.js';
+import { parsePreprocessSteps } from './preprocess.js';
+import { type CompiledRegex, compilePythonRegex, expandRegexTags } from './regex.js';
+
+export type { FilterFileSource } from './ini.js';
+export type { FilterSpec } from './filter-spec.js';
+export { parseFilterSpec } from './filter-spec.js';
+
+export interface LoadFilterOptions {
+  files: FilterFileSource;
+  /** Directory holding `<name>.conf` for bare names (fail2ban's filter.d). */
+  filterDir: string;
+  /**
+   * Jail-level options (highest precedence): parameters such as `{ mode: 'normal' }` and jail
+   * overrides of failregex/ignoreregex/prefregex/datepattern/maxlines/usedns.
+   */
+  jailOptions?: Readonly<Record<string, string>>;
+}
+
+export interface Failure {
+  /** Canonical IP address (never a hostname: those are `unbannable`). */
+  readonly host: string;
+  /** Epoch ms of the line's own usable date, else the event timestamp, else null. */
+  readonly time: number | null;
+  /** 0-based index of the failregex that matched. */
+  readonly failregex: number;
+  /** The (first) log line of the match, after preprocessing. */
+  readonly line: string;
+  /** Named groups captured (user, fid, ...), lowercase names. */
+  readonly groups: Readonly<Record<string, string>>;
+  /** fail2ban's failure id: fid, else the address (as captured), else the DNS name. */
+  readonly id: string;
+}
+
+export interface Unbannable {
+  /** The id as captured: a hostname or another non-IP failure id. */
+  readonly id: string;
+  readonly failregex: number;
+  readonly time: number | null;
+  readonly groups: Readonly<Record<string, string>>;
+}
+
+export interface LineOutcome {
+  readonly line: string;
+  readonly status: 'matched' | 'ignored' | 'missed';
+  /** Failures found on this line; empty unless matched. */
+  readonly failures: readonly Failure[];
+  /** Matches whose id is not an IP: reported, never banned (we never resolve DNS). */
+  readonly unbannable: readonly Unbannable[];
+  /** Name of the date template that hit, if any. */
+  readonly dateTemplate?: string;
+  /** Indexes of every failregex that matched (all of them with `checkAllRegex`). */
+  readonly regexHits: readonly number[];
+  /** Index of the ignoreregex that vetoed the line, when ignored. */
+  readonly ignoreHit?: number;
+}
+
+export interface MatcherOptions {
+  /** Zone of dates without one: IANA name, `UTC` or `UTC+0200`. Default UTC. */
+  timeZone?: string;
+  /** Try every failregex (fail2ban-regex statistics, sample tests), not only the first hit. */
+  checkAllRegex?: boolean;
+  /**
+   * Process lines without date detection (fail2ban's journal mode in sample tests): the time is
+   * the event timestamp.
+   */
+  noDateParsing?: boolean;
+}
+
+export interface LogMatcher {
+  /**
+   * Matches one log event (a line, or a CloudWatch event whose message may hold several physical
+   * lines). `now`: reference epoch ms for year-less dates; `timestamp`: the event's time, the
+   * fallback for lines without a usable date.
+   */
+  matchEvent(message: string, ctx: { now: number; timestamp?: number }): readonly LineOutcome[];
+}
+
+export interface Filter {
+  readonly name: string;
+  readonly file: string;
+  readonly prefregex: string | undefined;
+  readonly failregex: readonly string[];
+  readonly ignoreregex: readonly string[];
+  readonly datepattern: string | undefined;
+  readonly maxlines: number;
+  createMatcher(options?: MatcherOptions): LogMatcher;
+}
+
+const ID_GROUPS = ['fid', 'ip4', 'ip6', 'dns', 'mlfid'];
+
+function splitLines(value: string | undefined): { text: string; line: number }[] {
+  if (value === undefined) return [];
+  return value
+    .split('\n')
+    .map((text, i) => ({ text, line: i + 1 }))
+    .filter((l) => l.text.trim() !== '');
+}
+
+/** Resolves a spec's name to a filter file path. */
+export function filterPath(name: string, filterDir: string): string {
+  if (name.includes('/') || name.endsWith('.conf') || name.endsWith('.local')) return name;
+  return `${filterDir.replace(/\/+$/, '')}/${name}.conf`;
+}
+
+/**
+ * Loads a filter: `freeswitch`, `freeswitch[mode=extra]`,
+ * `/etc/fail2ban/filter.d/sshd.conf[mode=aggressive]`.
+ * @throws FilterError naming file, option and line.
+ */
+export function loadFilter(spec: string, options: LoadFilterOptions): Filter {
+  const parsed = parseFilterSpec(spec);
+  const path = filterPath(parsed.name, options.filterDir);
+  if (options.files.read(path) === undefined) {
+    throw new FilterError(
+      parsed.name === path
+        ? `filter file not found: ${path}`
+        : `unknown filter '${parsed.name}' (no ${path})`,
+    );
+  }
+  const jailOptions = { ...parsed.params, ...(options.jailOptions ?? {}) };
+  const assembled = assembleFilter(path, options.files, jailOptions);
+  const o = assembled.options;
+  const where = (option: string, line?: number) => {
+    const at = assembled.lines[option];
+    return {
+      file: at?.file ?? path,
+      section: 'Definition',
+      option,
+      ...(line !== undefined ? { line } : {}),
+    };
+  };
+  const maxlines = o.maxlines === undefined || o.maxlines.trim() === '' ? 1 : Number(o.maxlines);
+  if (!Number.isInteger(maxlines) || maxlines < 1) {
+    throw new FilterError(`maxlines must be a positive integer, got '${o.maxlines}'`, where('maxlines'));
+  }
+  const multiline = maxlines > 1;
+  const usedns = o.usedns?.trim();
+  const compile = (option: string, text: string, line: number): CompiledRegex => {
+    const expanded = expandRegexTags(text, usedns);
+    if (expanded.trim() === '') throw new FilterError('empty regex', where(option, line));
+    return compilePythonRegex(expanded, where(option, line), { multiline });
+  };
+  const prefText = o.prefregex?.trim() ? o.prefregex.trim() : undefined;
+  const prefregex = prefText ? compile('prefregex', prefText, 1) : undefined;
+  const failLines = splitLines(o.failregex);
+  const failregex = failLines.map((l) => compile('failregex', l.text, l.line));
+  const ignoreLines = splitLines(o.ignoreregex);
+  const ignoreregex = ignoreLines.map((l) => compile('ignoreregex', l.text, l.line));
+  failregex.forEach((r, i) => {
+    const has = (g: ReadonlySet<string>) => ID_GROUPS.some((n) => g.has(n));
+    if (!has(r.groups) && !(prefregex && has(prefregex.groups))) {
+      throw new FilterError(
+        'No failure-id group in the regex (needs <HOST>, <ADDR>, <F-ID> or similar)',
+        where('failregex', failLines[i]?.line),
+      );
+    }
+  });
+  if (failregex.length === 0) {
+    throw new FilterError('no failregex defined', where('failregex'));
+  }
+  const datepattern = o.datepattern?.trim() ? o.datepattern : undefined;
+  // Validate the datepattern now so a bad one fails at load time, not on the first line.
+  createDateDetector(datepattern, {});
+  let steps: ReturnType<typeof parsePreprocessSteps>;
+  try {
+    steps = parsePreprocessSteps(o.cloudjail_preprocess);
+  } catch (e) {
+    throw new FilterError((e as Error).message, where('cloudjail_preprocess'));
+  }
+  const compiled: CompiledFilter = { prefregex, failregex, ignoreregex, maxlines, steps };
+  return {
+    name: parsed.name.replace(/^.*\//, '').replace(/\.(conf|local)$/, ''),
+    file: path,
+    prefregex: prefText,
+    failregex: failLines.map((l) => l.text),
+    ignoreregex: ignoreLines.map((l) => l.text),
+    datepattern,
+    maxlines,
+    createMatcher: (matcherOptions = {}) =>
+      createLogMatcher(compiled, createDateDetector(datepattern, matcherOptions), matcherOptions),
+  };
+}

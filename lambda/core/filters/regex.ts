@@ -1,0 +1,260 @@
+/**
+ * fail2ban regex tags → regex text, and Python `re` syntax → JavaScript `RegExp`.
+ *
+ * Never uses the `u`/`v` flags (fail2ban's own filters contain `\'`, an invalid escape under `u`)
+ * and never appends the `\n` fail2ban appends (Python's `$` matches before a final newline,
+ * JavaScript's does not, so we search the text without it).
+ */
+import { FilterError, type FilterErrorLocation } from '../errors.js';
+
+const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
+const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
+const R_IP4 = String.raw`(?:::f{4,6}:)?(?P<ip4>${IP4})`;
+const R_IP6 = String.raw`(?P<ip6>${IP6})`;
+const R_DNS = String.raw`(?P<dns>[\w\-.^_]*\w)`;
+const R_CIDR = String.raw`(?P<cidr>\d+)`;
+const R_ADDR = String.raw`\[?(?:${R_IP4}|${R_IP6})\]?`;
+const R_HOST = `(?:${R_ADDR}|${R_DNS})`;
+const R_SUBNET = String.raw`\[?(?:${R_IP4}|${R_IP6})(?:/${R_CIDR})?\]?`;
+
+const STATIC_TAGS: Readonly<Record<string, string>> = {
+  IP4: R_IP4,
+  'F-IP4/': R_IP4,
+  IP6: R_IP6,
+  'F-IP6/': R_IP6,
+  ADDR: R_ADDR,
+  'F-ADDR/': R_ADDR,
+  CIDR: R_CIDR,
+  'F-CIDR/': R_CIDR,
+  SUBNET: R_SUBNET,
+  'F-SUBNET/': R_SUBNET,
+  DNS: R_DNS,
+  'F-DNS/': R_DNS,
+  'F-ID/': String.raw`(?P<fid>\S+)`,
+  'F-PORT/': String.raw`(?P<fport>\w+)`,
+};
+
+const GROUP_ALIASES: Readonly<Record<string, string>> = { id: 'fid', port: 'fport' };
+
+/**
+ * Expands fail2ban's regex tags (`<HOST>`, `<ADDR>`, `<F-USER>…</F-USER>`, `<SKIPLINES>`, ...).
+ * `<HOST>` keeps a DNS alternative unless `usedns = no`: a hostname is then *reported* (never
+ * resolved, never banned) instead of silently missed.
+ */
+export function expandRegexTags(regex: string, useDns: string | undefined): string {
+  const open = new Set<string>();
+  let skip = 0;
+  return regex.replace(/<\/?[\w-]+\/?>/g, (tag) => {
+    const name = tag.slice(1, -1);
+    if (name === 'HOST') return useDns === 'no' ? R_ADDR : R_HOST;
+    if (name === 'SKIPLINES') return String.raw`\n(?P<skiplines${skip++}>(?:(?:.*\n)*?))`;
+    const fixed = STATIC_TAGS[name];
+    if (fixed) return fixed;
+    const custom = /^(\/?)F-([A-Z0-9_-]+)$/.exec(name);
+    if (!custom) return tag;
+    const id = custom[2] ?? '';
+    if (custom[1]) return open.has(id) ? ')' : tag;
+    open.add(id);
+    const lower = id.toLowerCase();
+    return `(?P<${GROUP_ALIASES[lower] ?? lower}>`;
+  });
+}
+
+/** A compiled regex with the Python group names it captures. */
+export interface CompiledRegex {
+  readonly source: string;
+  readonly regex: RegExp;
+  /** JavaScript group name → Python (fail2ban) group name. */
+  readonly groupNames: ReadonlyMap<string, string>;
+  /** Python names of all named groups. */
+  readonly groups: ReadonlySet<string>;
+}
+
+/**
+ * Translates a Python `re` pattern to a JavaScript RegExp.
+ * @throws FilterError (with `where`) for constructs JavaScript cannot express.
+ */
+export function compilePythonRegex(
+  pattern: string,
+  where: FilterErrorLocation,
+  options: { multiline?: boolean } = {},
+): CompiledRegex {
+  const fail = (msg: string): never => {
+    throw new FilterError(`${msg} in regex ${JSON.stringify(pattern)}`, where);
+  };
+  let flags = options.multiline ? 'm' : '';
+  const names = new Map<string, string>();
+  const pyToJs = new Map<string, string>();
+  const jsName = (py: string) => {
+    let js = pyToJs.get(py);
+    if (js) return js;
+    js = /^[A-Za-z_$][\w$]*$/.test(py) ? py : `g_${py.replace(/\W/g, '_')}_${pyToJs.size}`;
+    if (names.has(js)) fail(`duplicate group name '${py}'`);
+    pyToJs.set(py, js);
+    names.set(js, py);
+    return js;
+  };
+  // Local case-insensitive groups `(?i:...)`: JavaScript on Node 20 lacks modifiers, so letters
+  // inside are expanded to both cases.
+  const ciStack: boolean[] = [];
+  let ciDepth = 0;
+  let out = '';
+  let i = 0;
+  const n = pattern.length;
+  // fail2ban turns `((?i)x)` and `(?:(?i)x)` into local flags; a global flag anywhere else applies
+  // to the whole pattern (Python semantics).
+  const src = pattern.replace(/(?<!\\)\((?:\?:)?(\(\?[a-zA-Z]+)\)/g, '$1:');
+  while (i < n) {
+    const c = src[i] as string;
+    if (c === '\\') {
+      const d = src[i + 1];
+      if (d === undefined) fail('trailing backslash');
+      if (d === 'Z') {
+        out += options.multiline ? '(?![\\s\\S])' : '$';
+        i += 2;
+        continue;
+      }
+      if (d === 'A') {
+        out += options.multiline ? '(?<![\\s\\S])' : '^';
+        i += 2;
+        continue;
+      }
+      if (d === 'N' || d === 'U') fail(`unsupported escape \\${d}`);
+      out += `\\${d}`;
+      i += 2;
+      continue;
+    }
+    if (c === '[') {
+      // Character class: Python allows ']' right after '[' or '[^' as a literal.
+      let j = i + 1;
+      let cls = '[';
+      if (src[j] === '^') {
+        cls += '^';
+        j++;
+      }
+      if (src[j] === ']') {
+        cls += '\\]';
+        j++;
+      }
+      while (j < n && src[j] !== ']') {
+        if (src[j] === '\\') {
+          const e = src[j + 1] ?? '';
+          if (e === 'Z' || e === 'A') fail(`\\${e} inside a character class`);
+          cls += `\\${e}`;
+          j += 2;
+          continue;
+        }
+        if (src[j] === '[') cls += '\\[';
+        else {
+          const ch = src[j] as string;
+          cls += ciDepth > 0 && /[a-zA-Z]/.test(ch) ? ch.toLowerCase() + ch.toUpperCase() : ch;
+        }
+        j++;
+      }
+      if (j >= n) fail('unterminated character class');
+      out += `${cls}]`;
+      i = j + 1;
+      continue;
+    }
+    if (c === '(') {
+      if (src[i + 1] === '?') {
+        const rest = src.slice(i + 2);
+        let m: RegExpExecArray | null;
+        if ((m = /^P<([^>]+)>/.exec(rest))) {
+          out += `(?<${jsName(m[1] ?? '')}>`;
+          ciStack.push(false);
+          i += 2 + m[0].length;
+          continue;
+        }
+        if ((m = /^P=([^)]+)\)/.exec(rest))) {
+          const js = pyToJs.get(m[1] ?? '');
+          if (!js) fail(`backreference to unknown group '${m[1]}'`);
+          out += `\\k<${js}>`;
+          i += 2 + m[0].length;
+          continue;
+        }
+        if ((m = /^#[^)]*\)/.exec(rest))) {
+          i += 2 + m[0].length;
+          continue;
+        }
+        if ((m = /^([aiLmsux]+)\)/.exec(rest))) {
+          for (const f of m[1] ?? '') {
+            if (f === 'i' && !flags.includes('i')) flags += 'i';
+            else if (f === 's' && !flags.includes('s')) flags += 's';
+            else if (f === 'm' && !flags.includes('m')) flags += 'm';
+            else if (f === 'x') fail('verbose flag (?x) is not supported');
+          }
+          i += 2 + m[0].length;
+          continue;
+        }
+        if ((m = /^([aiLmsux]*)(?:-[imsx]+)?:/.exec(rest))) {
+          const local = m[1] ?? '';
+          if (/[msx]/.test(local) || m[0].includes('-')) {
+            fail(`local flags (?${m[0]} are not supported`);
+          }
+          const ci = local.includes('i');
+          ciStack.push(ci);
+          if (ci) ciDepth++;
+          out += '(?:';
+          i += 2 + m[0].length;
+          continue;
+        }
+        if (rest.startsWith('(')) fail('conditional group (?(...)...) is not supported');
+        if (rest.startsWith('>')) fail('atomic group (?>...) is not supported');
+        if (/^(?:[:=!]|<=|<!)/.test(rest)) {
+          const len = rest.startsWith('<') ? 3 : 2;
+          out += src.slice(i, i + 1 + len);
+          ciStack.push(false);
+          i += 1 + len;
+          continue;
+        }
+        fail(`unknown group syntax (?${rest.slice(0, 3)}`);
+      }
+      out += '(';
+      ciStack.push(false);
+      i++;
+      continue;
+    }
+    if (c === ')') {
+      if (ciStack.pop()) ciDepth--;
+      out += ')';
+      i++;
+      continue;
+    }
+    if ((c === '+' || c === '*' || c === '?' || c === '}') && src[i + 1] === '+') {
+      fail('possessive quantifier is not supported');
+    }
+    if (c === '{' && /^\{,\d+\}/.test(src.slice(i))) {
+      out += '{0,';
+      i += 2;
+      continue;
+    }
+    out += ciDepth > 0 && /[a-zA-Z]/.test(c) ? bothCases(c) : c;
+    i++;
+  }
+  let regex: RegExp;
+  try {
+    regex = new RegExp(out, flags);
+  } catch (e) {
+    return fail(`invalid regex (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`);
+  }
+  return { source: pattern, regex, groupNames: names, groups: new Set(names.values()) };
+}
+
+function bothCases(ch: string): string {
+  const lo = ch.toLowerCase();
+  const up = ch.toUpperCase();
+  return lo === up ? ch : `[${lo}${up}]`;
+}
+
+/** The named groups of a match, by Python name; unmatched groups are absent. */
+export function namedGroups(compiled: CompiledRegex, m: RegExpExecArray): Record<string, string> {
+  const out: Record<string, string> = {};
+  const g = m.groups;
+  if (!g) return out;
+  for (const [js, py] of compiled.groupNames) {
+    const v = g[js];
+    if (v !== undefined) out[py] = v;
+  }
+  return out;
+}
