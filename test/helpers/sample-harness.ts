@@ -91,8 +91,8 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
   const problems: string[] = [];
   let checked = 0;
   let skipped = 0;
-  const filters = new Map<string, { filter: Filter; matcher: LogMatcher }>();
-  const used = new Set<number>();
+  const filters = new Map<string, { filter: Filter; matcher: LogMatcher; used: Set<number> }>();
+  const usedRe = new Set<string>();
   const getFilter = (opts: Options) => {
     const key = JSON.stringify(opts);
     let entry = filters.get(key);
@@ -106,6 +106,7 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
       });
       entry = {
         filter,
+        used: new Set<number>(),
         matcher: filter.createMatcher({
           timeZone: TEST_ZONE,
           checkAllRegex: true,
@@ -169,7 +170,7 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
           if (!ok) continue;
         }
         checked++;
-        const { matcher } = getFilter(opts);
+        const { matcher, filter, used } = getFilter(opts);
         const prefix = opts['test.prefix-line'];
         const line = prefix !== undefined ? prefix + testLine : testLine;
         const outcomes = matcher.matchEvent(
@@ -178,6 +179,10 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
         );
         const outcome = outcomes[0];
         const found = outcome ? [...outcome.failures, ...outcome.unbannable] : [];
+        for (const r of outcome?.regexHits ?? []) {
+          used.add(r);
+          usedRe.add(filter.failregex[r] ?? '');
+        }
         const label = `${where} ${JSON.stringify(opts)}`;
         if (!expect.match) {
           if (found.length > 0) problems.push(`${label}: matched but should not: ${testLine}`);
@@ -187,9 +192,8 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
           problems.push(`${label}: not matched but should: ${testLine}`);
           continue;
         }
-        for (const r of outcome.regexHits) used.add(r);
-        if (outcome.regexHits.length > 1) {
-          problems.push(`${label}: several regexes matched (${outcome.regexHits.join(',')})`);
+        if (found.length > 1) {
+          problems.push(`${label}: several regexes matched (${found.map((f) => f.failregex)})`);
           continue;
         }
         const hit = found[0];
@@ -224,9 +228,9 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
     }
   };
   runFile(path);
-  for (const { filter } of filters.values()) {
+  for (const { filter, used } of filters.values()) {
     filter.failregex.forEach((re, idx) => {
-      if (!used.has(idx)) problems.push(`${name}: failregex ${idx} has no samples: ${re}`);
+      if (!used.has(idx) && !usedRe.has(re)) problems.push(`${name}: failregex ${idx} has no samples: ${re}`);
     });
   }
   return { file: path, checked, skipped, problems };

@@ -371,11 +371,11 @@ describe.skipIf(missingHandlers.length > 0)(
       expect(shared[0]!.Properties['FilterPattern']).toBe('');
     });
 
-    it('rewrites the user filter path to its bundled name', () => {
+    it('rewrites the user filter path to where it is bundled', () => {
       const [, detector] = functionByService(template, METRICS.detectorService);
       const env = (detector['Environment'] as { Variables: Record<string, unknown> }).Variables;
       const jails = JSON.parse(String(env[ENV.config])).jails as { name: string; filter: string }[];
-      expect(jails.find((j) => j.name === 'custom')?.filter).toBe('my-sbc.conf');
+      expect(jails.find((j) => j.name === 'custom')?.filter).toBe('/var/task/filter.d/my-sbc.conf');
     });
 
     it('honours deletionProtection: false, has no e-mail subscription, scopes both NACLs', () => {
@@ -490,31 +490,34 @@ describe.skipIf(missingHandlers.length > 0)('cdk-nag is really enforced', () => 
   });
 });
 
-describe.skipIf(missingHandlers.length > 0)('`npx cdk synth` on the repo (what a fresh clone runs)', () => {
-  it('succeeds offline with the example context and no cdk-nag error', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'cloudjail-cli-synth-'));
-    try {
-      const result = spawnSync(
-        join(PROJECT_ROOT, 'node_modules/.bin/cdk'),
-        ['synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', outdir],
-        {
-          cwd: PROJECT_ROOT,
-          encoding: 'utf8',
-          timeout: 180_000,
-          // No credentials, no Region from the environment: synth must not need them.
-          env: {
-            PATH: process.env['PATH'] ?? '',
-            HOME: process.env['HOME'] ?? tmpdir(),
-            AWS_EC2_METADATA_DISABLED: 'true',
+describe.skipIf(missingHandlers.length > 0)(
+  '`npx cdk synth` on the repo (what a fresh clone runs)',
+  () => {
+    it('succeeds offline with the example context and no cdk-nag error', () => {
+      const outdir = mkdtempSync(join(tmpdir(), 'cloudjail-cli-synth-'));
+      try {
+        const result = spawnSync(
+          join(PROJECT_ROOT, 'node_modules/.bin/cdk'),
+          ['synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', outdir],
+          {
+            cwd: PROJECT_ROOT,
+            encoding: 'utf8',
+            timeout: 180_000,
+            // No credentials, no Region from the environment: synth must not need them.
+            env: {
+              PATH: process.env['PATH'] ?? '',
+              HOME: process.env['HOME'] ?? tmpdir(),
+              AWS_EC2_METADATA_DISABLED: 'true',
+            },
           },
-        },
-      );
-      expect(result.status, result.stderr).toBe(0);
-      expect(result.stderr).not.toMatch(/AwsSolutions-/);
-      const template = JSON.parse(readFileSync(join(outdir, 'Cloudjail.template.json'), 'utf8'));
-      expect(Object.keys(template.Resources).length).toBeGreaterThan(20);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
-  }, 180_000);
-});
+        );
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stderr).not.toMatch(/AwsSolutions-/);
+        const template = JSON.parse(readFileSync(join(outdir, 'Cloudjail.template.json'), 'utf8'));
+        expect(Object.keys(template.Resources).length).toBeGreaterThan(20);
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    }, 180_000);
+  },
+);

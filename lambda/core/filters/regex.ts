@@ -100,10 +100,10 @@ export function compilePythonRegex(
   let ciDepth = 0;
   let out = '';
   let i = 0;
-  const n = pattern.length;
   // fail2ban turns `((?i)x)` and `(?:(?i)x)` into local flags; a global flag anywhere else applies
   // to the whole pattern (Python semantics).
   const src = pattern.replace(/(?<!\\)\((?:\?:)?(\(\?[a-zA-Z]+)\)/g, '$1:');
+  const n = src.length;
   while (i < n) {
     const c = src[i] as string;
     if (c === '\\') {
