@@ -8,7 +8,7 @@ import { normalizeHost } from '../ip-address.js';
 import type { DateDetector } from './date/index.js';
 import type { Failure, LineOutcome, LogMatcher, MatcherOptions, Unbannable } from './index.js';
 import { type PreprocessStep, preprocessEvent } from './preprocess.js';
-import { type CompiledRegex, namedGroups } from './regex.js';
+import { type CompiledRegex, execRegex, namedGroups } from './regex.js';
 
 export interface CompiledFilter {
   readonly prefregex: CompiledRegex | undefined;
@@ -23,6 +23,8 @@ type TupleLine = readonly [before: string, date: string, after: string];
 
 interface Session {
   groups: Record<string, string | number>;
+  /** Distinct users seen in the session: several users with one id is an attack. */
+  users: Set<string>;
 }
 
 const MAX_SESSIONS = 1000;
@@ -38,8 +40,7 @@ function join(lines: readonly TupleLine[]): string {
 }
 
 function search(re: CompiledRegex, text: string): RegExpExecArray | null {
-  re.regex.lastIndex = 0;
-  return re.regex.exec(text);
+  return execRegex(re, text);
 }
 
 /** Lines of `buffer` outside the match [start, end) of `text` (= join(buffer)). */
@@ -133,7 +134,10 @@ export function createLogMatcher(
       if (!checkAll || maxlines > 1) {
         buffer = unmatchedLines(buffer, text, m.index, m.index + m[0].length);
       }
-      let groups: Record<string, string | number> = { ...preGroups, ...namedGroups(re, m) };
+      let groups: Record<string, string | number> = withAltValues({
+        ...preGroups,
+        ...namedGroups(re, m),
+      });
       const mlfid = groups.mlfid as string | undefined;
       let nofail = false;
       if (mlfid !== undefined) {
@@ -219,7 +223,11 @@ function mergeSession(
   const existing = sessions.get(mlfid);
   let groups = fail;
   let pending = false;
+  const user = typeof fail.user === 'string' && fail.user !== '' ? fail.user : undefined;
+  let users: Set<string> | undefined;
   if (existing) {
+    users = existing.users;
+    if (user !== undefined) users.add(user);
     const prev = existing.groups;
     let prevNofail = false;
     if (prev.nofail !== undefined) {
@@ -240,16 +248,36 @@ function mergeSession(
       const oldest = sessions.keys().next().value;
       if (oldest !== undefined) sessions.delete(oldest);
     }
-    sessions.set(mlfid, { groups: fail });
+    users = new Set(user !== undefined ? [user] : []);
+    sessions.set(mlfid, { groups: fail, users });
   }
   if (groups.mlfpending !== undefined) {
     delete groups.mlfpending;
     pending = true;
   }
-  if (pending) {
+  if (pending || (users !== undefined && users.size > 1)) {
     delete groups.nofail;
     delete groups.mlfgained;
     nofail = false;
   }
   return { groups: { ...groups }, nofail };
+}
+
+const ALIASES: Readonly<Record<string, string>> = { id: 'fid', port: 'fport' };
+
+/**
+ * fail2ban's alternative groups: `<F-ALT_USER>`, `<F-ALT_USER1>`, ... fill `user` when it is
+ * empty (first non-empty in name order).
+ */
+function withAltValues(groups: Record<string, string | number>): Record<string, string | number> {
+  const alts = Object.keys(groups)
+    .filter((k) => k.startsWith('alt_'))
+    .sort();
+  for (const k of alts) {
+    const base = /^alt_(.*?)(?:_\d+)?$/.exec(k)?.[1] ?? '';
+    const name = ALIASES[base] ?? base;
+    const v = groups[k];
+    if (v && !groups[name]) groups[name] = v;
+  }
+  return groups;
 }

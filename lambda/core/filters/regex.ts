@@ -64,6 +64,12 @@ export function expandRegexTags(regex: string, useDns: string | undefined): stri
 export interface CompiledRegex {
   readonly source: string;
   readonly regex: RegExp;
+  /**
+   * Python conditional groups `(?(g)yes|no)` have no JavaScript equivalent: such a pattern is
+   * compiled once per assumption about which referenced groups took part, and a variant's match
+   * counts only when the assumption holds. Tried in order; see {@link execRegex}.
+   */
+  readonly variants?: readonly { regex: RegExp; require: Readonly<Record<string, boolean>> }[];
   /** JavaScript group name → Python (fail2ban) group name. */
   readonly groupNames: ReadonlyMap<string, string>;
   /** Python names of all named groups. */
@@ -78,6 +84,137 @@ export function compilePythonRegex(
   pattern: string,
   where: FilterErrorLocation,
   options: { multiline?: boolean } = {},
+): CompiledRegex {
+  const conditionals = conditionalGroupNames(pattern);
+  if (conditionals.length > 0) {
+    if (conditionals.length > 4) {
+      throw new FilterError(
+        `more than 4 distinct conditional groups are not supported in regex ${JSON.stringify(pattern)}`,
+        where,
+      );
+    }
+    const variants: { regex: RegExp; require: Record<string, boolean> }[] = [];
+    let first: CompiledRegex | undefined;
+    for (let mask = 0; mask < 1 << conditionals.length; mask++) {
+      const assume: Record<string, boolean> = {};
+      conditionals.forEach((g, i) => {
+        assume[g] = (mask & (1 << i)) === 0;
+      });
+      const compiled = compileFlat(resolveConditionals(pattern, assume, where), where, options);
+      first ??= compiled;
+      const require: Record<string, boolean> = {};
+      for (const [g, v] of Object.entries(assume)) {
+        for (const [js, py] of compiled.groupNames) if (py === g) require[js] = v;
+      }
+      variants.push({ regex: compiled.regex, require });
+    }
+    return { ...(first as CompiledRegex), source: pattern, variants };
+  }
+  return compileFlat(pattern, where, options);
+}
+
+/** Runs a compiled regex (all its conditional variants) on `text`, from index 0. */
+export function execRegex(compiled: CompiledRegex, text: string): RegExpExecArray | null {
+  if (!compiled.variants) {
+    compiled.regex.lastIndex = 0;
+    return compiled.regex.exec(text);
+  }
+  for (const v of compiled.variants) {
+    v.regex.lastIndex = 0;
+    const m = v.regex.exec(text);
+    if (!m) continue;
+    const ok = Object.entries(v.require).every(
+      ([js, took]) => (m.groups?.[js] !== undefined) === took,
+    );
+    if (ok) return m;
+  }
+  return null;
+}
+
+/** Names of groups referenced by `(?(name)...)` conditionals, in order of first use. */
+function conditionalGroupNames(pattern: string): string[] {
+  const names: string[] = [];
+  const re = /(?<!\\)\(\?\(([^)]+)\)/g;
+  for (let m = re.exec(pattern); m; m = re.exec(pattern)) {
+    const name = m[1] ?? '';
+    if (!names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/** Index of the ')' closing the group opened at `open`, and top-level '|' positions inside. */
+function groupExtent(pattern: string, open: number): { close: number; bars: number[] } {
+  let depth = 0;
+  const bars: number[] = [];
+  let inClass = false;
+  for (let i = open; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')') {
+      depth--;
+      if (depth === 0) return { close: i, bars };
+    } else if (c === '|' && depth === 1) bars.push(i);
+  }
+  return { close: -1, bars };
+}
+
+/**
+ * Rewrites conditionals for one assumption: `(?(g)yes|no)` becomes `(?:yes)` or `(?:no)`; a group
+ * assumed absent never matches (`(?!)`), one assumed present loses a trailing `?`.
+ */
+function resolveConditionals(
+  pattern: string,
+  assume: Readonly<Record<string, boolean>>,
+  where: FilterErrorLocation,
+): string {
+  let out = pattern;
+  for (;;) {
+    const m = /(?<!\\)\(\?\(([^)]+)\)/.exec(out);
+    if (!m) break;
+    const open = m.index;
+    const { close } = groupExtent(out, open);
+    if (close < 0) throw new FilterError(`unbalanced conditional group in ${JSON.stringify(pattern)}`, where);
+    const bodyStart = open + m[0].length;
+    const inner = `(${out.slice(bodyStart, close)})`;
+    const { bars } = groupExtent(inner, 0);
+    const bar = bars[0];
+    const yes = bar === undefined ? inner.slice(1, -1) : inner.slice(1, bar);
+    const no = bar === undefined ? '' : inner.slice(bar + 1, -1);
+    const took = assume[m[1] ?? ''] ?? false;
+    out = `${out.slice(0, open)}(?:${took ? yes : no})${out.slice(close + 1)}`;
+  }
+  for (const [g, took] of Object.entries(assume)) {
+    const open = out.indexOf(`(?P<${g}>`);
+    if (open < 0) continue;
+    const { close } = groupExtent(out, open);
+    if (close < 0) continue;
+    if (!took) {
+      out = `${out.slice(0, open)}(?P<${g}>(?!)${out.slice(open + g.length + 5)}`;
+    } else if (out[close + 1] === '?' && out[close + 2] !== '?') {
+      out = out.slice(0, close + 1) + out.slice(close + 2);
+    }
+  }
+  return out;
+}
+
+function compileFlat(
+  pattern: string,
+  where: FilterErrorLocation,
+  options: { multiline?: boolean },
 ): CompiledRegex {
   const fail = (msg: string): never => {
     throw new FilterError(`${msg} in regex ${JSON.stringify(pattern)}`, where);
