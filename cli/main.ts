@@ -5,12 +5,13 @@
 import { Command, CommanderError } from 'commander';
 import { CloudjailError } from '../lambda/core/errors.js';
 import { register as registerAgentConfig } from './commands/agent-config.js';
+import { register as registerRegex } from './commands/regex.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Each command module exports one of these; it adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
 
-const commands: RegisterCommand[] = [registerAgentConfig];
+const commands: RegisterCommand[] = [registerRegex, registerAgentConfig];
 
 export function buildProgram(): Command {
   const program = new Command('cloudjail')

@@ -5,7 +5,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Filter, type FilterFileSource, loadFilter, parseFilterSpec } from '../core/filters/index.js';
+import {
+  type Filter,
+  type FilterFileSource,
+  loadFilter,
+  parseFilterSpec,
+} from '../core/filters/index.js';
 
 /** Reads filter files with node:fs (UTF-8); undefined when absent or not a file. */
 export const nodeFilterFiles: FilterFileSource = {

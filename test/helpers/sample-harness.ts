@@ -211,7 +211,8 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
         if (expect.time !== undefined) {
           const want = zurichWallClock(String(expect.time));
           const hasFraction = String(expect.time).includes('.');
-          const got = hit.time === null ? null : hasFraction ? hit.time : Math.floor(hit.time / 1000) * 1000;
+          const got =
+            hit.time === null ? null : hasFraction ? hit.time : Math.floor(hit.time / 1000) * 1000;
           if (got !== want) {
             problems.push(
               `${label}: time ${got === null ? 'none' : new Date(got).toISOString()}, expected ${new Date(want).toISOString()} (${expect.time})`,
@@ -230,7 +231,8 @@ export function runSampleFile(path: string, options: SampleRunOptions): SampleRu
   runFile(path);
   for (const { filter, used } of filters.values()) {
     filter.failregex.forEach((re, idx) => {
-      if (!used.has(idx) && !usedRe.has(re)) problems.push(`${name}: failregex ${idx} has no samples: ${re}`);
+      if (!used.has(idx) && !usedRe.has(re))
+        problems.push(`${name}: failregex ${idx} has no samples: ${re}`);
     });
   }
   return { file: path, checked, skipped, problems };

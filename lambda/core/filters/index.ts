@@ -13,9 +13,9 @@ import { type CompiledFilter, createLogMatcher } from './matcher.js';
 import { parsePreprocessSteps } from './preprocess.js';
 import { type CompiledRegex, compilePythonRegex, expandRegexTags } from './regex.js';
 
-export type { FilterFileSource } from './ini.js';
 export type { FilterSpec } from './filter-spec.js';
 export { parseFilterSpec } from './filter-spec.js';
+export type { FilterFileSource } from './ini.js';
 
 export interface LoadFilterOptions {
   files: FilterFileSource;
@@ -143,7 +143,10 @@ export function loadFilter(spec: string, options: LoadFilterOptions): Filter {
   };
   const maxlines = o.maxlines === undefined || o.maxlines.trim() === '' ? 1 : Number(o.maxlines);
   if (!Number.isInteger(maxlines) || maxlines < 1) {
-    throw new FilterError(`maxlines must be a positive integer, got '${o.maxlines}'`, where('maxlines'));
+    throw new FilterError(
+      `maxlines must be a positive integer, got '${o.maxlines}'`,
+      where('maxlines'),
+    );
   }
   const multiline = maxlines > 1;
   const usedns = o.usedns?.trim();

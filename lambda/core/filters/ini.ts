@@ -206,18 +206,16 @@ export class IniConfig {
 
   /** Raw value lookup with `vars` first, then the section, then `[DEFAULT]`. */
   raw(section: string, option: string, vars?: ReadonlyMap<string, RawValue>): RawValue | undefined {
-    return vars?.get(option) ?? this.sections.get(section)?.get(option) ?? this.defaults.get(option);
+    return (
+      vars?.get(option) ?? this.sections.get(section)?.get(option) ?? this.defaults.get(option)
+    );
   }
 
   /**
    * The interpolated value of `option` in `section` (configparser `get` with `vars`), handling
    * fail2ban's `sec/opt`, `default/opt` and `known/opt` names. Undefined when absent.
    */
-  get(
-    section: string,
-    option: string,
-    vars?: ReadonlyMap<string, RawValue>,
-  ): string | undefined {
+  get(section: string, option: string, vars?: ReadonlyMap<string, RawValue>): string | undefined {
     const found = this.lookup(section, option, vars);
     if (!found) return undefined;
     return this.interpolate(found.value, found.section, vars, found.raw, option, 1);

@@ -187,7 +187,8 @@ function resolveConditionals(
     if (!m) break;
     const open = m.index;
     const { close } = groupExtent(out, open);
-    if (close < 0) throw new FilterError(`unbalanced conditional group in ${JSON.stringify(pattern)}`, where);
+    if (close < 0)
+      throw new FilterError(`unbalanced conditional group in ${JSON.stringify(pattern)}`, where);
     const bodyStart = open + m[0].length;
     const inner = `(${out.slice(bodyStart, close)})`;
     const { bars } = groupExtent(inner, 0);
@@ -297,24 +298,28 @@ function compileFlat(
       if (src[i + 1] === '?') {
         const rest = src.slice(i + 2);
         let m: RegExpExecArray | null;
-        if ((m = /^P<([^>]+)>/.exec(rest))) {
+        m = /^P<([^>]+)>/.exec(rest);
+        if (m) {
           out += `(?<${jsName(m[1] ?? '')}>`;
           ciStack.push(false);
           i += 2 + m[0].length;
           continue;
         }
-        if ((m = /^P=([^)]+)\)/.exec(rest))) {
+        m = /^P=([^)]+)\)/.exec(rest);
+        if (m) {
           const js = pyToJs.get(m[1] ?? '');
           if (!js) fail(`backreference to unknown group '${m[1]}'`);
           out += `\\k<${js}>`;
           i += 2 + m[0].length;
           continue;
         }
-        if ((m = /^#[^)]*\)/.exec(rest))) {
+        m = /^#[^)]*\)/.exec(rest);
+        if (m) {
           i += 2 + m[0].length;
           continue;
         }
-        if ((m = /^([aiLmsux]+)\)/.exec(rest))) {
+        m = /^([aiLmsux]+)\)/.exec(rest);
+        if (m) {
           for (const f of m[1] ?? '') {
             if (f === 'i' && !flags.includes('i')) flags += 'i';
             else if (f === 's' && !flags.includes('s')) flags += 's';
@@ -324,7 +329,8 @@ function compileFlat(
           i += 2 + m[0].length;
           continue;
         }
-        if ((m = /^([aiLmsux]*)(?:-[imsx]+)?:/.exec(rest))) {
+        m = /^([aiLmsux]*)(?:-[imsx]+)?:/.exec(rest);
+        if (m) {
           const local = m[1] ?? '';
           if (/[msx]/.test(local) || m[0].includes('-')) {
             fail(`local flags (?${m[0]} are not supported`);
@@ -373,7 +379,9 @@ function compileFlat(
   try {
     regex = new RegExp(out, flags);
   } catch (e) {
-    return fail(`invalid regex (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`);
+    return fail(
+      `invalid regex (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`,
+    );
   }
   return { source: pattern, regex, groupNames: names, groups: new Set(names.values()) };
 }

@@ -143,7 +143,9 @@ function specialTemplate(kind: string, lineBegin: boolean): Template {
     return { name: 'TAI64N', compiled, kind: 'tai64n', anchored: lineBegin, userGroup: false };
   }
   const long = kind === 'LEPOCH';
-  const num = long ? String.raw`\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?` : String.raw`\d{10,11}\b(?:\.\d{3,6})?`;
+  const num = long
+    ? String.raw`\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?`
+    : String.raw`\d{10,11}\b(?:\.\d{3,6})?`;
   const body = lineBegin
     ? String.raw`^(?P<__pre>\[?)(?P<__cut>${num})(?=\b|\W|$)`
     : String.raw`(?:^(?P<__pre>)(?P<__cut>${num})|(?<=^\[)(?P<__cut2>${num})(?=\])|(?<=\baudit\()(?P<__cut3>${num})(?=:\d+\)))`;
