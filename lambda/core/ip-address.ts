@@ -35,8 +35,34 @@ function canonical(addr: Parsed): string {
   return addr.kind() === 'ipv4' ? addr.toString() : (addr as ipaddr.IPv6).toRFC5952String();
 }
 
+/**
+ * Fast path for the most common host in a log line: a dotted quad already in canonical form
+ * (four decimal octets 0-255, no leading zeros). Anything else goes through ipaddr.js.
+ */
+function isCanonicalIpv4(text: string): boolean {
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255) return false;
+      octets++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return false; // leading zero
+      value = value * 10 + (c - 48);
+      digits++;
+      if (digits > 3) return false;
+    } else return false;
+  }
+  return octets === 4;
+}
+
 /** Canonical form of a bare IPv4/IPv6 address, or undefined when `text` is not exactly one. */
 export function canonicalAddress(text: string): string | undefined {
+  if (isCanonicalIpv4(text)) return text;
   const parsed = parseStrict(text);
   return parsed ? canonical(parsed) : undefined;
 }

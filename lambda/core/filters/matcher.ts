@@ -58,6 +58,23 @@ function unmatchedLines(
   return [...buffer.slice(0, first), ...buffer.slice(last + 1)];
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+const NO_LINES: readonly TupleLine[] = Object.freeze([]);
+
+function outcome(
+  line: string,
+  status: LineOutcome['status'],
+  dateTemplate: string | undefined,
+  failures: readonly Failure[],
+  unbannable: readonly Unbannable[],
+  regexHits: readonly number[],
+  ignoreHit?: number,
+): LineOutcome {
+  return ignoreHit === undefined
+    ? { line, status, dateTemplate, failures, unbannable, regexHits }
+    : { line, status, dateTemplate, failures, unbannable, regexHits, ignoreHit };
+}
+
 export function createLogMatcher(
   filter: CompiledFilter,
   dates: DateDetector,
@@ -79,36 +96,39 @@ export function createLogMatcher(
   };
 
   const processLine = (line: string, now: number, timestamp: number | undefined): LineOutcome => {
-    let tuple: TupleLine = [line, '', ''];
     let time: number | null = timestamp ?? lastTime;
     let dateTemplate: string | undefined;
+    let before = line;
+    let after = '';
+    let dateText = '';
     if (!options.noDateParsing && dates.enabled) {
       const d = dates.detect(line, now);
       if (d) {
-        tuple = [line.slice(0, d.start), line.slice(d.start, d.end), line.slice(d.end)];
+        before = line.slice(0, d.start);
+        dateText = line.slice(d.start, d.end);
+        after = line.slice(d.end);
         time = d.time;
         lastTime = d.time;
         dateTemplate = d.template;
       }
     }
-    const failures: Failure[] = [];
-    const unbannable: Unbannable[] = [];
-    const regexHits: number[] = [];
-    const base = { line, dateTemplate, failures, unbannable, regexHits };
+    let text: string;
     if (maxlines > 1) {
-      buffer.push(tuple);
+      buffer.push([before, dateText, after]);
       if (buffer.length > maxlines) buffer = buffer.slice(-maxlines);
-    } else buffer = [tuple];
-    const orgBuffer = buffer;
-    let text = join(buffer);
+      text = join(buffer);
+    } else {
+      text = after === '' ? before : before + after;
+      buffer = NO_LINES as TupleLine[];
+    }
     if (earlyIgnore) {
       const hit = ignoreHit(text);
-      if (hit !== undefined) return { ...base, status: 'ignored', ignoreHit: hit };
+      if (hit !== undefined) return outcome(line, 'ignored', dateTemplate, NONE, NONE, NONE, hit);
     }
     let preGroups: Record<string, string> = {};
     if (prefregex) {
       const m = search(prefregex, text);
-      if (!m) return { ...base, status: 'missed' };
+      if (!m) return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
       preGroups = namedGroups(prefregex, m);
       const content = preGroups.content;
       delete preGroups.content;
@@ -116,7 +136,11 @@ export function createLogMatcher(
         buffer = [['', '', content]];
         text = content;
       }
-    }
+    } else if (maxlines <= 1) buffer = [[before, dateText, after]];
+    const failures: Failure[] = [];
+    const unbannable: Unbannable[] = [];
+    const regexHits: number[] = [];
+    const base = { line, dateTemplate, failures, unbannable, regexHits };
     let ignoredBy: number | undefined;
     for (let r = 0; r < failregex.length; r++) {
       const re = failregex[r] as CompiledRegex;
@@ -175,13 +199,12 @@ export function createLogMatcher(
       }
       const host =
         normalizeHost(address ?? '') ?? normalizeHost(fid ?? '') ?? normalizeHost(idText);
-      const firstLine = orgBuffer.length > 0 ? line : line;
       if (host !== undefined) {
         failures.push({
           host,
           time,
           failregex: r,
-          line: firstLine,
+          line,
           groups: stringGroups,
           id: idText,
         });

@@ -65,6 +65,15 @@ export function parsePreprocessSteps(value: string | undefined): PreprocessStep[
  * Steps always run in the order ansi → json → firstline.
  */
 export function preprocessEvent(message: string, steps: readonly PreprocessStep[]): string[] {
+  // Fast path for the common case (one plain line): nothing any step would change.
+  if (
+    message.indexOf('\n') < 0 &&
+    message.indexOf('\x1b') < 0 &&
+    message.indexOf('\r') < 0 &&
+    (!steps.includes('json') || message.indexOf('{') < 0)
+  ) {
+    return message === '' ? [] : [message];
+  }
   let text = message;
   if (steps.includes('ansi')) text = stripAnsi(text);
   let lines = splitLines(text);

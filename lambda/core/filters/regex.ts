@@ -6,6 +6,7 @@
  * JavaScript's does not, so we search the text without it).
  */
 import { FilterError, type FilterErrorLocation } from '../errors.js';
+import { requiredLiterals } from './literals.js';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
 const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
@@ -69,6 +70,8 @@ export interface CompiledRegex {
    * compiled once per assumption about which referenced groups took part, and a variant's match
    * counts only when the assumption holds. Tried in order; see {@link execRegex}.
    */
+  /** At least one of these occurs in every match (a cheap pre-check); see literals.ts. */
+  readonly literals?: readonly string[];
   readonly variants?: readonly { regex: RegExp; require: Readonly<Record<string, boolean>> }[];
   /** JavaScript group name → Python (fail2ban) group name. */
   readonly groupNames: ReadonlyMap<string, string>;
@@ -84,6 +87,16 @@ export function compilePythonRegex(
   pattern: string,
   where: FilterErrorLocation,
   options: { multiline?: boolean } = {},
+): CompiledRegex {
+  const compiled = compileWithVariants(pattern, where, options);
+  const literals = requiredLiterals(pattern);
+  return literals ? { ...compiled, literals } : compiled;
+}
+
+function compileWithVariants(
+  pattern: string,
+  where: FilterErrorLocation,
+  options: { multiline?: boolean },
 ): CompiledRegex {
   const conditionals = conditionalGroupNames(pattern);
   if (conditionals.length > 0) {
@@ -115,6 +128,17 @@ export function compilePythonRegex(
 
 /** Runs a compiled regex (all its conditional variants) on `text`, from index 0. */
 export function execRegex(compiled: CompiledRegex, text: string): RegExpExecArray | null {
+  const literals = compiled.literals;
+  if (literals !== undefined) {
+    let found = false;
+    for (let i = 0; i < literals.length; i++) {
+      if (text.includes(literals[i] as string)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return null;
+  }
   if (!compiled.variants) {
     compiled.regex.lastIndex = 0;
     return compiled.regex.exec(text);
@@ -402,4 +426,56 @@ export function namedGroups(compiled: CompiledRegex, m: RegExpExecArray): Record
     if (v !== undefined) out[py] = v;
   }
   return out;
+}
+
+/**
+ * The same JavaScript regex with named groups turned into plain numbered groups, and the number
+ * of each name. Matching without named groups skips building a `groups` object per match: this
+ * is for the per-line hot path (date templates).
+ */
+export function toPositional(regex: RegExp): { regex: RegExp; index: ReadonlyMap<string, number> } {
+  const src = regex.source;
+  const index = new Map<string, number>();
+  let out = '';
+  let count = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i] as string;
+    if (c === '\\') {
+      const named = /^\\k<([^>]+)>/.exec(src.slice(i));
+      if (named && !inClass) {
+        const n = index.get(named[1] ?? '');
+        out += n === undefined ? named[0] : `(?:\\${n})`;
+        i += named[0].length - 1;
+        continue;
+      }
+      out += src.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      continue;
+    }
+    if (c === '(') {
+      const rest = src.slice(i + 1);
+      const named = /^\?<([A-Za-z_$][\w$]*)>/.exec(rest);
+      if (named) {
+        count++;
+        index.set(named[1] ?? '', count);
+        out += '(';
+        i += named[0].length;
+        continue;
+      }
+      if (!rest.startsWith('?')) count++;
+    }
+    out += c;
+  }
+  return { regex: new RegExp(out, regex.flags), index };
 }

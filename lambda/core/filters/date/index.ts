@@ -6,7 +6,7 @@
  * Pure: `now` is passed in; zones are resolved through `Intl`.
  */
 import { FilterError } from '../../errors.js';
-import { type CompiledRegex, compilePythonRegex, namedGroups } from '../regex.js';
+import { type CompiledRegex, compilePythonRegex, toPositional } from '../regex.js';
 import { expandCodes, fieldsToEpoch } from './strptime.js';
 import { type WallClockToEpoch, zoneConverter } from './zone.js';
 
@@ -174,6 +174,70 @@ function defaultTemplates(filter: 'all' | 'anchored'): Template[] {
   return filter === 'anchored' ? all.filter((t) => t.anchored) : all;
 }
 
+interface Positional {
+  readonly regex: RegExp;
+  /** Group numbers (-1 when absent). */
+  readonly cut: number;
+  readonly cut2: number;
+  readonly cut3: number;
+  readonly pre: number;
+  readonly Y: number;
+  readonly y: number;
+  readonly f: number;
+  /** Named-group values of a match of `regex`, read by group number (no `groups` object). */
+  view(m: RegExpExecArray): Record<string, string | undefined>;
+}
+
+const FIELD_NAMES = ['__pre', '__cut', '__cut2', '__cut3', ...'YymBbdHIpMSfzZjaAwUW'];
+
+function positionalOf(compiled: CompiledRegex): Positional {
+  const { regex, index } = toPositional(compiled.regex);
+  const pairs: [string, number][] = [];
+  for (const [js, py] of compiled.groupNames) {
+    const n = index.get(js);
+    if (n !== undefined && FIELD_NAMES.includes(py)) pairs.push([py, n]);
+  }
+  const at = (name: string) => pairs.find(([n]) => n === name)?.[1] ?? -1;
+  return {
+    regex,
+    cut: at('__cut'),
+    cut2: at('__cut2'),
+    cut3: at('__cut3'),
+    pre: at('__pre'),
+    Y: at('Y'),
+    y: at('y'),
+    f: at('f'),
+    view(m) {
+      const out: Record<string, string | undefined> = {};
+      for (let i = 0; i < pairs.length; i++) {
+        const [name, n] = pairs[i] as [string, number];
+        const v = m[n];
+        if (v !== undefined) out[name] = v;
+      }
+      return out;
+    },
+  };
+}
+
+/** The strptime fields of a group view (drops the cut/prefix bookkeeping groups). */
+function fieldsOf(
+  g: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(g)) if (!k.startsWith('__')) out[k] = v;
+  return out;
+}
+
+/** Milliseconds of a fraction-of-second digit string ("918273" → 918). */
+function fractionMs(f: string): number {
+  let ms = 0;
+  for (let i = 0; i < 3; i++) {
+    const c = f.charCodeAt(i);
+    ms = ms * 10 + (c >= 48 && c <= 57 ? c - 48 : 0);
+  }
+  return ms;
+}
+
 let defaultCache: { all?: Template[]; anchored?: Template[] } = {};
 
 function cachedDefaults(filter: 'all' | 'anchored'): Template[] {
@@ -222,34 +286,89 @@ export function createDateDetector(
     return { enabled: false, detect: () => undefined };
   }
   let last = 0;
+  const caches = new Map<Template, Map<string, number>>();
   const nowYmd = (now: number): [number, number, number] => {
     const wall = 2 * now - toEpoch(now);
     const d = new Date(wall);
     return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
   };
+  const positional = new Map<Template, Positional>();
   const evaluate = (t: Template, line: string, now: number): DateMatch | undefined => {
-    const re = t.compiled.regex;
-    re.lastIndex = 0;
-    const m = re.exec(line);
-    if (!m) return undefined;
-    const g = m.groups ?? {};
     let start: number;
     let text: string;
+    // Year and fraction are read directly; the full field set is built only when needed (a
+    // cache miss, or a year-less date), so the per-line path allocates next to nothing.
+    let year: string | undefined;
+    let fraction: string | undefined;
+    // No closures here: tsx/esbuild wraps each closure creation in a costly `__name` call.
+    let groups: Record<string, string | undefined> | undefined;
+    let positionalMatch: RegExpExecArray | undefined;
+    let view: Positional | undefined;
     if (t.userGroup) {
+      const re = t.compiled.regex;
+      re.lastIndex = 0;
+      const m = re.exec(line);
+      if (!m) return undefined;
       const span = (m as RegExpExecArray & { indices?: [number, number][] }).indices?.[1];
       if (!span) return undefined;
       start = span[0];
       text = line.slice(span[0], span[1]);
+      groups = m.groups ?? {};
+      year = groups.Y ?? groups.y;
+      fraction = groups.f;
     } else {
-      text = g.__cut ?? g.__cut2 ?? g.__cut3 ?? m[0];
-      start = m.index + (g.__pre?.length ?? 0);
-      if (g.__cut === undefined && text !== m[0]) start = line.indexOf(text, m.index);
+      let p = positional.get(t);
+      if (p === undefined) {
+        p = positionalOf(t.compiled);
+        positional.set(t, p);
+      }
+      p.regex.lastIndex = 0;
+      const m = p.regex.exec(line);
+      if (!m) return undefined;
+      const cut = p.cut < 0 ? undefined : m[p.cut];
+      text =
+        cut ?? (p.cut2 < 0 ? undefined : m[p.cut2]) ?? (p.cut3 < 0 ? undefined : m[p.cut3]) ?? m[0];
+      start = m.index + (p.pre < 0 ? 0 : (m[p.pre]?.length ?? 0));
+      if (cut === undefined && text !== m[0]) start = line.indexOf(text, m.index);
+      year = p.Y < 0 ? undefined : m[p.Y];
+      if (year === undefined && p.y >= 0) year = m[p.y];
+      fraction = p.f < 0 ? undefined : m[p.f];
+      view = p;
+      positionalMatch = m;
     }
     // An empty date (e.g. fail2ban's `^WARNING:()**` marker templates) means "no date here".
     if (text === '') return undefined;
     let time: number | undefined;
     if (t.kind === 'pattern') {
-      time = fieldsToEpoch(namedGroups(t.compiled, m), now, toEpoch, nowYmd);
+      if (year !== undefined) {
+        // Dates with a year do not depend on `now`: cache them by their text without the
+        // fraction (the fraction is the last field of every template that has one).
+        const f = fraction;
+        const cut = f === undefined ? -1 : text.lastIndexOf(f);
+        const key = cut < 0 ? text : text.slice(0, cut) + text.slice(cut + (f as string).length);
+        let perTemplate = caches.get(t);
+        if (perTemplate === undefined) {
+          perTemplate = new Map();
+          caches.set(t, perTemplate);
+        }
+        let base = perTemplate.get(key);
+        if (base === undefined) {
+          const { f: _fraction, ...whole } = fieldsOf(
+            groups ?? (view as Positional).view(positionalMatch as RegExpExecArray),
+          );
+          base = fieldsToEpoch(whole, now, toEpoch, nowYmd) ?? Number.NaN;
+          if (perTemplate.size >= 4096) perTemplate.clear();
+          perTemplate.set(key, base);
+        }
+        time = Number.isNaN(base) ? undefined : f === undefined ? base : base + fractionMs(f);
+      } else {
+        time = fieldsToEpoch(
+          fieldsOf(groups ?? (view as Positional).view(positionalMatch as RegExpExecArray)),
+          now,
+          toEpoch,
+          nowYmd,
+        );
+      }
     } else if (t.kind === 'tai64n') {
       const secs = BigInt(`0x${text.slice(0, 16)}`) - (1n << 62n);
       time = Number(secs) * 1000 + Math.floor(Number.parseInt(text.slice(16), 16) / 1e6);
