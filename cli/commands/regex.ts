@@ -70,6 +70,31 @@ function looksLikePath(input: string): boolean {
   );
 }
 
+/**
+ * Lines of a stream, split in large chunks: several times faster than node:readline on big logs.
+ * A trailing `\r` is dropped (CRLF logs).
+ */
+async function* streamLines(stream: NodeJS.ReadableStream): AsyncGenerator<string[]> {
+  let rest = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const text = rest + chunk;
+    const parts = text.split('\n');
+    rest = parts.pop() ?? '';
+    yield parts;
+  }
+  if (rest !== '') yield [rest];
+}
+
+async function* lineBatches(input: string): AsyncGenerator<readonly string[]> {
+  if (input === '-') yield* streamLines(process.stdin);
+  else if (existsSync(input) && statSync(input).isFile()) {
+    yield* streamLines(createReadStream(input, { highWaterMark: 1 << 20 }));
+  } else if (looksLikePath(input)) {
+    throw new CliError(`log file not found: ${input}`);
+  } else yield [input];
+}
+
 async function* readItems(input: string, events: boolean): AsyncGenerator<InputItem> {
   let lines: AsyncIterable<string> | Iterable<string>;
   if (input === '-') lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -153,11 +178,12 @@ async function runRegex(input: string, spec: string, options: RegexOptions): Pro
     }
   };
   const started = performance.now();
-  for await (const item of readItems(input, options.events ?? false)) {
-    const outcomes: readonly LineOutcome[] = matcher.matchEvent(item.message, {
-      now,
-      ...(item.timestamp !== undefined ? { timestamp: item.timestamp } : {}),
-    });
+  const ctxNow = { now };
+  const handle = (item: InputItem) => {
+    const outcomes: readonly LineOutcome[] = matcher.matchEvent(
+      item.message,
+      item.timestamp !== undefined ? { now, timestamp: item.timestamp } : ctxNow,
+    );
     for (const o of outcomes) {
       stats.lines++;
       if (o.dateTemplate)
@@ -184,6 +210,21 @@ async function runRegex(input: string, spec: string, options: RegexOptions): Pro
       } else {
         stats.missed++;
         if (!json && (options.printAllMissed || missedLines.length <= 20)) missedLines.push(o.line);
+      }
+    }
+  };
+  if (options.events) {
+    for await (const item of readItems(input, true)) handle(item);
+  } else {
+    let n = 0;
+    for await (const batch of lineBatches(input)) {
+      for (let i = 0; i < batch.length; i++) {
+        n++;
+        let line = batch[i] as string;
+        // fail2ban-regex skips comments and blank lines without counting them.
+        if (line === '' || line.charCodeAt(0) === 35) continue;
+        if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+        handle({ n, message: line });
       }
     }
   }

@@ -7,7 +7,7 @@
 import { normalizeHost } from '../ip-address.js';
 import type { DateDetector } from './date/index.js';
 import type { Failure, LineOutcome, LogMatcher, MatcherOptions, Unbannable } from './index.js';
-import { type PreprocessStep, preprocessEvent } from './preprocess.js';
+import { isPlainLine, type PreprocessStep, preprocessEvent } from './preprocess.js';
 import { type CompiledRegex, execRegex, namedGroups } from './regex.js';
 
 export interface CompiledFilter {
@@ -88,6 +88,17 @@ export function createLogMatcher(
   let lastTime: number | null = null;
   const sessions = new Map<string, Session>();
 
+  // Attackers repeat themselves: cache address normalization (a real IP parse) per matcher.
+  const hostCache = new Map<string, string | null>();
+  const normalizeCached = (text: string): string | undefined => {
+    let v = hostCache.get(text);
+    if (v === undefined) {
+      v = normalizeHost(text) ?? null;
+      if (hostCache.size >= 10_000) hostCache.clear();
+      hostCache.set(text, v);
+    }
+    return v ?? undefined;
+  };
   const ignoreHit = (text: string): number | undefined => {
     for (let i = 0; i < ignoreregex.length; i++) {
       if (search(ignoreregex[i] as CompiledRegex, text)) return i;
@@ -118,7 +129,7 @@ export function createLogMatcher(
       if (buffer.length > maxlines) buffer = buffer.slice(-maxlines);
       text = join(buffer);
     } else {
-      text = after === '' ? before : before + after;
+      text = before === '' ? after : after === '' ? before : before + after;
       buffer = NO_LINES as TupleLine[];
     }
     if (earlyIgnore) {
@@ -198,7 +209,9 @@ export function createLogMatcher(
         if (typeof v === 'string' && !k.startsWith('__')) stringGroups[k] = v;
       }
       const host =
-        normalizeHost(address ?? '') ?? normalizeHost(fid ?? '') ?? normalizeHost(idText);
+        (address !== undefined ? normalizeCached(address) : undefined) ??
+        (fid !== undefined ? normalizeCached(fid) : undefined) ??
+        normalizeCached(idText);
       if (host !== undefined) {
         failures.push({
           host,
@@ -218,6 +231,9 @@ export function createLogMatcher(
 
   return {
     matchEvent(message, ctx) {
+      if (isPlainLine(message, filter.steps)) {
+        return message === '' ? NONE : [processLine(message, ctx.now, ctx.timestamp)];
+      }
       const lines = preprocessEvent(message, filter.steps);
       const out: LineOutcome[] = [];
       for (const line of lines) out.push(processLine(line, ctx.now, ctx.timestamp));

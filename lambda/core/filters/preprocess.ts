@@ -65,15 +65,7 @@ export function parsePreprocessSteps(value: string | undefined): PreprocessStep[
  * Steps always run in the order ansi → json → firstline.
  */
 export function preprocessEvent(message: string, steps: readonly PreprocessStep[]): string[] {
-  // Fast path for the common case (one plain line): nothing any step would change.
-  if (
-    message.indexOf('\n') < 0 &&
-    message.indexOf('\x1b') < 0 &&
-    message.indexOf('\r') < 0 &&
-    (!steps.includes('json') || message.indexOf('{') < 0)
-  ) {
-    return message === '' ? [] : [message];
-  }
+  if (isPlainLine(message, steps)) return message === '' ? [] : [message];
   let text = message;
   if (steps.includes('ansi')) text = stripAnsi(text);
   let lines = splitLines(text);
@@ -82,6 +74,20 @@ export function preprocessEvent(message: string, steps: readonly PreprocessStep[
     lines = lines.slice(1).every(isContinuationLine) ? lines.slice(0, 1) : [];
   }
   return lines;
+}
+
+/**
+ * True when preprocessing would return `message` unchanged as its only line (one plain line: no
+ * newline, carriage return, ANSI escape, or JSON when the json step is on). The common case, and
+ * a fast path for the engine.
+ */
+export function isPlainLine(message: string, steps: readonly PreprocessStep[]): boolean {
+  return (
+    message.indexOf('\n') < 0 &&
+    message.indexOf('\r') < 0 &&
+    message.indexOf('\x1b') < 0 &&
+    (steps.length === 0 || !steps.includes('json') || message.indexOf('{') < 0)
+  );
 }
 
 /**
