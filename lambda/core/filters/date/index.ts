@@ -148,7 +148,7 @@ function specialTemplate(kind: string, lineBegin: boolean): Template {
     : String.raw`\d{10,11}\b(?:\.\d{3,6})?`;
   const body = lineBegin
     ? String.raw`^(?P<__pre>\[?)(?P<__cut>${num})(?=\b|\W|$)`
-    : String.raw`(?:^(?P<__pre>)(?P<__cut>${num})|(?<=^\[)(?P<__cut2>${num})(?=\])|(?<=\baudit\()(?P<__cut3>${num})(?=:\d+\)))`;
+    : String.raw`(?:^(?P<__pre>)(?P<__cut>${num})(?=\b|\W|$)|(?<=^\[)(?P<__cut2>${num})(?=\])|(?<=\baudit\()(?P<__cut3>${num})(?=:\d+\)))`;
   const compiled = compilePythonRegex(body, where);
   return {
     name: long ? 'LongEpoch' : 'Epoch',
