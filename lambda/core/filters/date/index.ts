@@ -8,7 +8,7 @@
 import { FilterError } from '../../errors.js';
 import { type CompiledRegex, compilePythonRegex, toPositional } from '../regex.js';
 import { expandCodes, fieldsToEpoch } from './strptime.js';
-import { type WallClockToEpoch, zoneConverter } from './zone.js';
+import { zoneConverter } from './zone.js';
 
 export interface DateMatch {
   /** Slice [start, end) of the line holding the date: what gets cut out. */
