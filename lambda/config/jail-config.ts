@@ -16,21 +16,11 @@ import {
 } from '../core/deny-spec.js';
 import { parseFilterSpec } from '../core/filters/filter-spec.js';
 import { parseCidr } from '../core/ip-address.js';
+import type { BantimeIncrement } from '../core/policy/ban-policy.js';
 import { PERMANENT, parseDuration } from '../core/policy/duration.js';
 import type { Parsed } from './parsed.js';
 
-/** Escalation for repeat offenders, in the spirit of fail2ban's `bantime.*`. */
-export interface BantimeIncrement {
-  readonly enabled: boolean;
-  /** Multiplies the formula (fail2ban `bantime.factor`, default 1). */
-  readonly factor: number;
-  /** Replaces the doubling formula when set: bantime × factor × multipliers[min(n, len-1)]. */
-  readonly multipliers?: readonly number[];
-  /** Cap in ms (fail2ban `bantime.maxtime`); undefined = none. */
-  readonly maxtime?: number;
-  /** Count earlier bans across all jails (fail2ban `bantime.overalljails`). */
-  readonly overalljails: boolean;
-}
+export type { BantimeIncrement } from '../core/policy/ban-policy.js';
 
 export interface JailConfig {
   /** Unique, `[a-z0-9_-]`. */

@@ -29,6 +29,10 @@ export interface Ban {
   readonly matches?: readonly string[];
   readonly logGroup?: string;
   readonly logStream?: string;
+  /** Event time of the last failure this ban consumed: later failures start a fresh count. */
+  readonly lastFailureAt?: number;
+  /** Set by the enforcer's sweep once the expired ban has left every NACL (record kept for history). */
+  readonly expired?: boolean;
 }
 
 /** True while the ban is in force at `now` (epoch ms). Never trust TTL: it deletes up to ~48 h late. */

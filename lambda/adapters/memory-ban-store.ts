@@ -1,0 +1,113 @@
+/**
+ * In-memory ban store: the contract-suite twin of the DynamoDB store, used by unit tests and
+ * anywhere a process-local store is enough. Counts its calls like the DynamoDB store counts
+ * requests, so tests can assert request budgets on either.
+ */
+import { type Ban, isBanActive } from '../core/ban.js';
+import type { FailureEvent } from '../core/policy/failure-window.js';
+import type { BanStore, IgnoreEntry, JailStats, PutBanResult } from '../ports/ban-store.js';
+
+export class MemoryBanStore implements BanStore {
+  private readonly windows = new Map<string, Map<string, number>>();
+  private readonly bans = new Map<string, Ban>();
+  private readonly ignores = new Map<string, IgnoreEntry>();
+  private readonly stats = new Map<string, { failed: number; banned: number }>();
+  /** Number of store operations performed (one per method call). */
+  calls = 0;
+
+  async recordFailures(
+    jail: string,
+    address: string,
+    failures: readonly FailureEvent[],
+  ): Promise<readonly FailureEvent[]> {
+    this.calls++;
+    const key = `${jail}\u0000${address}`;
+    let w = this.windows.get(key);
+    if (!w) {
+      w = new Map();
+      this.windows.set(key, w);
+    }
+    for (const f of failures) if (!w.has(f.id)) w.set(f.id, f.time);
+    return [...w].map(([id, time]) => ({ id, time }));
+  }
+
+  async forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]) {
+    this.calls++;
+    const w = this.windows.get(`${jail}\u0000${address}`);
+    for (const f of failures) w?.delete(f.id);
+  }
+
+  async bansOf(cidr: string): Promise<readonly Ban[]> {
+    this.calls++;
+    return [...this.bans.values()].filter((b) => b.cidr === cidr);
+  }
+
+  async putBan(ban: Ban, now: number, previous: Ban | undefined): Promise<PutBanResult> {
+    this.calls++;
+    const key = `${ban.cidr}#${ban.jail}`;
+    const current = this.bans.get(key);
+    if (current && isBanActive(current, now)) return 'already-banned';
+    if ((current?.banCount ?? 0) !== (previous?.banCount ?? 0)) return 'conflict';
+    this.bans.set(key, ban);
+    return 'created';
+  }
+
+  async listBans(): Promise<readonly Ban[]> {
+    this.calls++;
+    return [...this.bans.values()];
+  }
+
+  async markExpired(bans: readonly Ban[], now: number): Promise<void> {
+    this.calls++;
+    for (const b of bans) {
+      const key = `${b.cidr}#${b.jail}`;
+      const current = this.bans.get(key);
+      if (current && !isBanActive(current, now)) this.bans.set(key, { ...current, expired: true });
+    }
+  }
+
+  async releaseBans(filter: { cidr?: string; jail?: string; all?: boolean }, now: number) {
+    this.calls++;
+    const released: Ban[] = [];
+    for (const [key, b] of this.bans) {
+      if (!isBanActive(b, now)) continue;
+      if (!filter.all && filter.cidr === undefined && filter.jail === undefined) continue;
+      if (filter.cidr !== undefined && b.cidr !== filter.cidr) continue;
+      if (filter.jail !== undefined && b.jail !== filter.jail) continue;
+      const r = { ...b, expiresAt: now };
+      this.bans.set(key, r);
+      released.push(r);
+    }
+    return released;
+  }
+
+  async addIgnore(entry: IgnoreEntry): Promise<void> {
+    this.calls++;
+    this.ignores.set(`${entry.cidr}#${entry.jail ?? '*'}`, entry);
+  }
+
+  async removeIgnore(entry: IgnoreEntry): Promise<boolean> {
+    this.calls++;
+    return this.ignores.delete(`${entry.cidr}#${entry.jail ?? '*'}`);
+  }
+
+  async listIgnores(): Promise<readonly IgnoreEntry[]> {
+    this.calls++;
+    return [...this.ignores.values()];
+  }
+
+  async addStats(jail: string, failed: number, banned: number): Promise<void> {
+    this.calls++;
+    const s = this.stats.get(jail) ?? { failed: 0, banned: 0 };
+    this.stats.set(jail, { failed: s.failed + failed, banned: s.banned + banned });
+  }
+
+  async listStats(): Promise<readonly JailStats[]> {
+    this.calls++;
+    return [...this.stats].map(([jail, s]) => ({
+      jail,
+      totalFailed: s.failed,
+      totalBanned: s.banned,
+    }));
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The detector Lambda: target of the CloudWatch Logs subscription filters. Thin: decode the
+ * payload, build dependencies once per container, call the ingest use case, publish metrics.
+ * A malformed payload is logged and skipped; only a store outage fails the invocation (so Lambda
+ * retries the batch, which is safe: counting is idempotent).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
+import { BUILTIN_FILTER_DIR, loadBuiltinOrFileFilter } from '../adapters/filter-files.js';
+import { LambdaEnforcementTrigger } from '../adapters/lambda-enforcement-trigger.js';
+import { ENV } from '../config/env-names.js';
+import { parseIgnoreList, parseJails } from '../config/jail-config.js';
+import { ConfigError } from '../core/errors.js';
+import type { BanStore, IgnoreEntry } from '../ports/ban-store.js';
+import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
+import {
+  type IngestDeps,
+  type IngestReport,
+  ingestLogEvents,
+  type JailRuntime,
+} from '../use-cases/ingest-log-events.js';
+import { decodeSubscription, PayloadError } from './decode-subscription.js';
+
+export interface DetectorDeps {
+  readonly store: BanStore;
+  readonly trigger: EnforcementTrigger;
+  readonly jails: readonly JailRuntime[];
+  readonly ignoreip: readonly string[];
+  readonly now: () => number;
+  /** How long the runtime allowlist is cached per container (ms). */
+  readonly ignoreCacheMs?: number;
+}
+
+export interface DetectorResult {
+  readonly status: 'ingested' | 'control-message' | 'malformed';
+  readonly report?: IngestReport;
+}
+
+const logger = new Logger({ serviceName: 'cloudjail-detector' });
+
+/** Builds jails (filters loaded once) from the JSON configuration the stack sets. */
+export function jailsFromConfig(
+  rawConfig: string | undefined,
+  filterDir: string,
+): { jails: JailRuntime[]; ignoreip: string[] } {
+  let config: { jails?: unknown; ignoreip?: unknown };
+  try {
+    config = JSON.parse(rawConfig ?? '');
+  } catch {
+    throw new ConfigError([`${ENV.config} is not JSON`], 'detector configuration');
+  }
+  const jails = parseJails(config.jails);
+  const ignore = parseIgnoreList(config.ignoreip, 'ignoreip');
+  const problems = [...jails.problems, ...ignore.problems];
+  if (problems.length > 0 || !jails.value)
+    throw new ConfigError(problems, 'detector configuration');
+  return {
+    jails: jails.value.map((cfg) => {
+      const filter = loadBuiltinOrFileFilter(cfg.filter, undefined, filterDir);
+      return { config: cfg, createMatcher: () => filter.createMatcher({ timeZone: cfg.timezone }) };
+    }),
+    ignoreip: ignore.value ?? [],
+  };
+}
+
+/** Factory: tests inject in-memory dependencies; production builds them from the environment. */
+export function createDetectorHandler(build: () => DetectorDeps) {
+  let deps: DetectorDeps | undefined;
+  let ignores: { at: number; entries: readonly IgnoreEntry[] } | undefined;
+  return async (event: unknown): Promise<DetectorResult> => {
+    deps ??= build();
+    const d = deps;
+    const metrics = new Metrics({ namespace: 'cloudjail', serviceName: 'detector' });
+    let batch: ReturnType<typeof decodeSubscription>;
+    try {
+      batch = decodeSubscription(event);
+    } catch (e) {
+      if (!(e instanceof PayloadError)) throw e;
+      logger.error('malformed subscription payload skipped', { error: e.message });
+      return { status: 'malformed' };
+    }
+    if (batch === null) return { status: 'control-message' };
+    const ingestDeps: IngestDeps = {
+      store: d.store,
+      trigger: d.trigger,
+      jails: d.jails,
+      ignoreip: d.ignoreip,
+      now: d.now,
+      logger: {
+        info: (message, extra) => logger.info(message, extra ?? {}),
+        warn: (message, extra) => logger.warn(message, extra ?? {}),
+      },
+      runtimeIgnores: async () => {
+        const now = d.now();
+        if (!ignores || now - ignores.at > (d.ignoreCacheMs ?? 60_000)) {
+          ignores = { at: now, entries: await d.store.listIgnores() };
+        }
+        return ignores.entries;
+      },
+    };
+    const report = await ingestLogEvents(batch, ingestDeps);
+    metrics.addDimension('logGroup', batch.logGroup);
+    metrics.addMetric('FailuresMatched', MetricUnit.Count, report.failures);
+    metrics.addMetric('FailuresAllowlisted', MetricUnit.Count, report.allowlisted);
+    metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
+    metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
+    metrics.publishStoredMetrics();
+    logger.info('batch ingested', {
+      logGroup: batch.logGroup,
+      events: report.events,
+      failures: report.failures,
+      allowlisted: report.allowlisted,
+      pairs: report.pairs,
+      bans: report.bans.length,
+    });
+    return { status: 'ingested', report };
+  };
+}
+
+function buildFromEnvironment(): DetectorDeps {
+  const tableName = process.env[ENV.tableName];
+  const enforcer = process.env[ENV.enforcerFunction];
+  if (!tableName || !enforcer) {
+    throw new ConfigError(
+      [`${ENV.tableName} and ${ENV.enforcerFunction} must be set`],
+      'detector environment',
+    );
+  }
+  const { jails, ignoreip } = jailsFromConfig(
+    process.env[ENV.config],
+    process.env[ENV.filterDir] ?? BUILTIN_FILTER_DIR,
+  );
+  return {
+    store: new DynamoDbBanStore(new DynamoDBClient({}), tableName),
+    trigger: new LambdaEnforcementTrigger(new LambdaClient({}), enforcer),
+    jails,
+    ignoreip,
+    now: () => Date.now(),
+  };
+}
+
+export const handler = createDetectorHandler(buildFromEnvironment);

@@ -1,0 +1,73 @@
+/**
+ * The ban store port: failure windows, ban records (desired state), the runtime allowlist and
+ * per-jail counters. Implemented by the DynamoDB store (production, dynalite in tests) and the
+ * in-memory store; both pass the same contract suite (test/contract/ban-store.test.ts).
+ */
+import type { Ban } from '../core/ban.js';
+import type { FailureEvent } from '../core/policy/failure-window.js';
+
+/** Every ban record still stored, active or not (expired ones linger until TTL). */
+export interface DesiredBanReader {
+  listBans(): Promise<readonly Ban[]>;
+}
+
+/** The enforcer's sweep: swept bans keep their record, marked expired, with a TTL. */
+export interface BanExpiryRecorder {
+  markExpired(bans: readonly Ban[], now: number): Promise<void>;
+}
+
+/** One runtime allowlist entry; `jail` undefined = every jail. */
+export interface IgnoreEntry {
+  readonly cidr: string;
+  readonly jail?: string;
+}
+
+export interface JailStats {
+  readonly jail: string;
+  readonly totalFailed: number;
+  readonly totalBanned: number;
+}
+
+/** Outcome of a conditional ban write. */
+export type PutBanResult = 'created' | 'already-banned' | 'conflict';
+
+export interface BanStore extends DesiredBanReader, BanExpiryRecorder {
+  /**
+   * Adds failures to the (jail, address) window — idempotently: an event id already stored is not
+   * added again — and returns every failure stored for it. One store request.
+   * @param expireAt epoch ms after which the window item may be garbage-collected (TTL).
+   */
+  recordFailures(
+    jail: string,
+    address: string,
+    failures: readonly FailureEvent[],
+    expireAt: number,
+  ): Promise<readonly FailureEvent[]>;
+
+  /** Removes failures no decision can need any more (outside the window). */
+  forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]): Promise<void>;
+
+  /** Ban records of one CIDR in every jail (its history: expired records included). */
+  bansOf(cidr: string): Promise<readonly Ban[]>;
+
+  /**
+   * Writes a ban unless an active ban of the same (jail, cidr) exists — race-free: of N concurrent
+   * writers exactly one gets 'created'. `previous` is the record the caller based its decision on
+   * (optimistic concurrency: 'conflict' when it changed meanwhile).
+   */
+  putBan(ban: Ban, now: number, previous: Ban | undefined): Promise<PutBanResult>;
+
+  /** Sets expiresAt = now on matching active bans (the enforcer then removes them); returns them. */
+  releaseBans(
+    filter: { cidr?: string; jail?: string; all?: boolean },
+    now: number,
+  ): Promise<readonly Ban[]>;
+
+  addIgnore(entry: IgnoreEntry): Promise<void>;
+  removeIgnore(entry: IgnoreEntry): Promise<boolean>;
+  listIgnores(): Promise<readonly IgnoreEntry[]>;
+
+  /** Adds to a jail's counters (one request per jail per batch). */
+  addStats(jail: string, failed: number, banned: number): Promise<void>;
+  listStats(): Promise<readonly JailStats[]>;
+}
