@@ -215,11 +215,15 @@ export function resolveCloudjailProps(props: CloudjailProps): ResolvedProps {
       }
       userFilterFiles.push(absolute);
     }
-    // In the Lambda the file sits in the filter directory under its base name.
+    // In the Lambda the file sits in the filter directory under its base name; an absolute path
+    // loads it whatever the working directory, with the built-ins beside it for `before =`.
     const rawJail = rewrittenJails[index];
     if (typeof rawJail === 'object' && rawJail !== null) {
       const spec = String((rawJail as Record<string, unknown>)['filter']);
-      rewrittenJails[index] = { ...rawJail, filter: spec.replace(file, name) };
+      rewrittenJails[index] = {
+        ...rawJail,
+        filter: spec.replace(file, `${LAMBDA_FILTER_DIR}/${name}`),
+      };
     }
   }
 

@@ -4,6 +4,7 @@
  * table key names, TTL attribute and indexes (lambda/adapters/dynamodb-table.ts), the metric
  * namespace and names the handlers emit, and the few config fields the stack reads.
  */
+import { ITEM, TABLE_KEYS } from '../lambda/adapters/dynamodb-table.js';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { JailConfig } from '../lambda/config/jail-config.js';
 
@@ -23,10 +24,11 @@ export interface TableSchema {
 }
 
 export const TABLE_SCHEMA: TableSchema = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  ttlAttribute: 'ttl',
-  banPartitionPrefix: 'BAN#',
+  partitionKey: TABLE_KEYS.partitionKey,
+  sortKey: TABLE_KEYS.sortKey,
+  ttlAttribute: TABLE_KEYS.ttl,
+  // Ban items have exactly pk = BAN; a prefix filter on it matches them and nothing else.
+  banPartitionPrefix: ITEM.ban,
   globalSecondaryIndexes: [],
 };
 

@@ -203,12 +203,13 @@ export class DynamoDbBanStore implements BanStore {
           new UpdateCommand({
             TableName: this.tableName,
             Key: { [PK]: ITEM.ban, [SK]: `${b.cidr}#${b.jail}` },
-            UpdateExpression: 'SET expired = :t, #ttl = :ttl',
+            UpdateExpression: 'SET expired = :t, #status = :status, #ttl = :ttl',
             // Only if still expired: a re-ban in the meantime must not be marked.
             ConditionExpression: 'attribute_exists(expiresAt) AND expiresAt <= :now',
-            ExpressionAttributeNames: { '#ttl': TTL },
+            ExpressionAttributeNames: { '#ttl': TTL, '#status': 'status' },
             ExpressionAttributeValues: {
               ':t': true,
+              ':status': 'expired',
               ':now': now,
               ':ttl': seconds(now + BAN_HISTORY_MS),
             },
@@ -240,10 +241,15 @@ export class DynamoDbBanStore implements BanStore {
           new UpdateCommand({
             TableName: this.tableName,
             Key: { [PK]: ITEM.ban, [SK]: `${b.cidr}#${b.jail}` },
-            UpdateExpression: 'SET expiresAt = :now, #ttl = :ttl',
+            UpdateExpression:
+              'SET expiresAt = :now, releasedAt = :now, #status = :status, #ttl = :ttl',
             ConditionExpression: 'attribute_not_exists(expiresAt) OR expiresAt > :now',
-            ExpressionAttributeNames: { '#ttl': TTL },
-            ExpressionAttributeValues: { ':now': now, ':ttl': seconds(now + BAN_HISTORY_MS) },
+            ExpressionAttributeNames: { '#ttl': TTL, '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':now': now,
+              ':status': 'released',
+              ':ttl': seconds(now + BAN_HISTORY_MS),
+            },
           }),
         );
         released.push({ ...b, expiresAt: now });

@@ -142,10 +142,12 @@ export function parseDeny(raw: unknown, path: string): Parsed<DenySpec> {
   }
   const problems: string[] = [];
   const portsRaw = raw.ports;
-  const ports =
-    typeof portsRaw === 'string' || typeof portsRaw === 'number'
-      ? parsePorts(String(portsRaw), `${path}.ports`, problems)
-      : (problems.push(`${path}.ports: must be a string like "5060,5061,5080-5081"`), []);
+  let ports: PortRange[] = [];
+  if (typeof portsRaw === 'string' || typeof portsRaw === 'number') {
+    ports = parsePorts(String(portsRaw), `${path}.ports`, problems);
+  } else {
+    problems.push(`${path}.ports: must be a string like "5060,5061,5080-5081"`);
+  }
   const protoRaw = raw.protocols ?? ['tcp', 'udp'];
   const protocols: IpProtocol[] = [];
   if (!Array.isArray(protoRaw) || protoRaw.length === 0) {
