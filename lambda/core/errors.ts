@@ -53,3 +53,46 @@ function formatLocation(loc: FilterErrorLocation): string {
     parts.push(loc.line !== undefined ? `${loc.option} line ${loc.line}` : loc.option);
   return parts.length ? `${parts.join(' ')}: ` : '';
 }
+
+/** A network ACL id EC2 does not know (InvalidNetworkAclID.NotFound). */
+export class NaclNotFoundError extends CloudjailError {
+  constructor(readonly naclId: string) {
+    super(`network ACL ${naclId} does not exist (InvalidNetworkAclID.NotFound)`);
+  }
+}
+
+/** The rule number is already used in that direction (NetworkAclEntryAlreadyExists). */
+export class NaclEntryExistsError extends CloudjailError {
+  constructor(
+    readonly naclId: string,
+    readonly ruleNumber: number,
+  ) {
+    super(
+      `network ACL ${naclId} already has an entry ${ruleNumber} (NetworkAclEntryAlreadyExists)`,
+    );
+  }
+}
+
+/** No entry with that rule number in that direction (InvalidNetworkAclEntry.NotFound). */
+export class NaclEntryNotFoundError extends CloudjailError {
+  constructor(
+    readonly naclId: string,
+    readonly ruleNumber: number,
+  ) {
+    super(`network ACL ${naclId} has no entry ${ruleNumber} (InvalidNetworkAclEntry.NotFound)`);
+  }
+}
+
+/** The ACL holds as many rules as its quota allows (NetworkAclEntryLimitExceeded). */
+export class NaclEntryLimitError extends CloudjailError {
+  constructor(readonly naclId: string) {
+    super(`network ACL ${naclId} is at its rule quota (NetworkAclEntryLimitExceeded)`);
+  }
+}
+
+/** EC2 throttled the call after the SDK's own retries (RequestLimitExceeded). */
+export class Ec2ThrottledError extends CloudjailError {
+  constructor(action: string, options?: ErrorOptions) {
+    super(`EC2 throttled ${action} (RequestLimitExceeded)`, options);
+  }
+}
