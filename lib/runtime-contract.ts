@@ -42,6 +42,8 @@ export const METRICS = {
   activeBans: 'ActiveBans',
   bansCreated: 'BansCreated',
   ec2Throttles: 'Throttles',
+  naclMutations: 'NaclMutations',
+  driftRepairs: 'DriftRepairs',
 } as const;
 
 export function jailName(jail: JailConfig): string {

@@ -1,0 +1,151 @@
+/**
+ * The enforcer Lambda: the single NACL writer (architecture invariant 1, reserved concurrency 1).
+ * Thin: build dependencies once per container, run the enforce-bans use case, publish metrics,
+ * return the report (a synchronous CLI invoke prints it).
+ *
+ * Events: anything. The schedule sends `{ source: 'cloudjail.schedule' }`, the detector
+ * `{ source, reason }`, the CLI `{ source: 'cloudjail.cli', reason, dryRun? }`. Only `dryRun: true`
+ * is read: it can make a run safer (report only), never less safe — `dryRun: false` does not
+ * override a configured `enforcement.dryRun: true`.
+ *
+ * Throws only when the ban store cannot be read or every NACL failed, so Lambda records an error
+ * (and the DLQ gets async failures); one failing NACL is reported and the others are still enforced.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { METRICS } from '../../lib/runtime-contract.js';
+import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
+import { loadCloudjailConfig } from '../config/cloudjail-config.js';
+import { ENV } from '../config/env-names.js';
+import { CloudjailError, ConfigError } from '../core/errors.js';
+import type { NetworkAclPort } from '../ports/network-acls.js';
+import {
+  type EnforceBansDeps,
+  type EnforcementReport,
+  enforceBans,
+} from '../use-cases/enforce-bans.js';
+
+export type EnforcerDeps = EnforceBansDeps;
+
+/** Every NACL failed: nothing was enforced in this run. */
+export class EnforcementFailedError extends CloudjailError {}
+
+const logger = new Logger({ serviceName: 'cloudjail-enforcer' });
+
+/** `dryRun: true` in the event, whatever its source. */
+export function eventRequestsDryRun(event: unknown): boolean {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    (event as Record<string, unknown>)['dryRun'] === true
+  );
+}
+
+function eventSource(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const source = (event as Record<string, unknown>)['source'];
+  return typeof source === 'string' ? source.slice(0, 100) : undefined;
+}
+
+/** Factory: tests inject in-memory dependencies; production builds them from the environment. */
+export function createEnforcerHandler(
+  build: () => EnforcerDeps | Promise<EnforcerDeps>,
+  options: { readonly metricsNamespace?: string } = {},
+) {
+  let deps: Promise<EnforcerDeps> | undefined;
+  return async (event: unknown): Promise<EnforcementReport> => {
+    deps ??= Promise.resolve().then(build);
+    let d: EnforcerDeps;
+    try {
+      d = await deps;
+    } catch (e) {
+      deps = undefined; // a later invocation may succeed (e.g. a transient cold-start failure)
+      throw e;
+    }
+    const dryRun = d.settings.dryRun || eventRequestsDryRun(event);
+    const report = await enforceBans(
+      {
+        ...d,
+        logger: d.logger ?? {
+          info: (message, extra) => logger.info(message, extra ?? {}),
+          warn: (message, extra) => logger.warn(message, extra ?? {}),
+        },
+      },
+      { dryRun },
+    );
+    const metrics = new Metrics({
+      namespace: options.metricsNamespace ?? METRICS.namespace,
+      serviceName: METRICS.enforcerService,
+    });
+    metrics.addMetric(METRICS.activeBans, MetricUnit.Count, report.activeBans);
+    metrics.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, report.notEnforced);
+    metrics.addMetric(METRICS.naclMutations, MetricUnit.Count, report.mutations);
+    metrics.addMetric(METRICS.ec2Throttles, MetricUnit.Count, report.throttles);
+    metrics.addMetric(METRICS.driftRepairs, MetricUnit.Count, report.driftRepairs);
+    metrics.publishStoredMetrics();
+    logger.info('enforcement run', {
+      source: eventSource(event),
+      dryRun: report.dryRun,
+      activeBans: report.activeBans,
+      notEnforced: report.notEnforced,
+      pending: report.pending,
+      mutations: report.mutations,
+      throttles: report.throttles,
+      driftRepairs: report.driftRepairs,
+      swept: report.swept,
+      nacls: report.nacls.map((n) => ({
+        naclId: n.naclId,
+        ipv4: n.ipv4,
+        ipv6: n.ipv6,
+        ...(n.error ? { error: n.error } : {}),
+      })),
+    });
+    const failed = report.nacls.filter((n) => n.error !== undefined);
+    if (report.nacls.length > 0 && failed.length === report.nacls.length) {
+      throw new EnforcementFailedError(
+        `every network ACL failed: ${failed.map((n) => `${n.naclId}: ${n.error}`).join('; ')}`,
+      );
+    }
+    return report;
+  };
+}
+
+/** The EC2 adapter, loaded lazily (it lives in its own module). */
+async function ec2NetworkAcls(): Promise<NetworkAclPort> {
+  const specifier = '../adapters/ec2-network-acls.js';
+  const mod = (await import(specifier)) as {
+    Ec2NetworkAcls: new (options: { client: EC2Client }) => NetworkAclPort;
+  };
+  return new mod.Ec2NetworkAcls({ client: new EC2Client({}) });
+}
+
+async function buildFromEnvironment(): Promise<EnforcerDeps> {
+  const tableName = process.env[ENV.tableName];
+  const rawConfig = process.env[ENV.config];
+  if (!tableName || !rawConfig) {
+    throw new ConfigError(
+      [`${ENV.tableName} and ${ENV.config} must be set`],
+      'enforcer environment',
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(rawConfig);
+  } catch {
+    throw new ConfigError([`${ENV.config} is not JSON`], 'enforcer configuration');
+  }
+  const config = loadCloudjailConfig(raw);
+  return {
+    store: new DynamoDbBanStore(new DynamoDBClient({}), tableName),
+    nacls: await ec2NetworkAcls(),
+    jails: config.jails,
+    targets: config.targets,
+    settings: config.enforcement,
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+export const handler = createEnforcerHandler(buildFromEnvironment);
