@@ -1,42 +1,113 @@
 /**
- * The enforce-bans use case (stub: full reconciliation lands next). See docs/enforcement.md.
+ * The enforce-bans use case: one level-triggered reconciliation run of every target NACL
+ * (architecture invariants 1-4, 8). Only the enforcer Lambda (reserved concurrency 1) runs it.
+ *
+ * 1. Read every ban record (desired state) and rank the active ones (core/enforcement).
+ * 2. Per NACL, in configured order: describe it, plan (capacity, selection, diff), apply the
+ *    mutations — creates and replaces in rank order, then deletes — within the run's mutation cap.
+ *    - EC2 throttling (`Ec2ThrottledError`, after the SDK's own retries) is retried with exponential
+ *      backoff through the injected `sleep`, a bounded number of times; then the NACL stops for
+ *      this run (the rest is "pending", the next run continues).
+ *    - `NaclEntryExistsError` / `NaclEntryNotFoundError` mean the NACL is not what we read (another
+ *      run, a console edit, eventual consistency): re-describe that NACL, re-plan, continue —
+ *      at most {@link MAX_REPLANS} times per NACL per run, and every call counts against the cap.
+ *    - `NaclEntryLimitError`: the quota is smaller than configured; the remaining creates of this
+ *      plan are skipped (deletes still run) and the error is reported.
+ *    - A NACL that cannot be described (e.g. `NaclNotFoundError`) is reported with `error` and the
+ *      others are still enforced.
+ * 3. Sweep: an expired ban record whose entries have left every NACL is marked expired
+ *    (`markExpired`); its record stays until TTL. No sweep when a NACL could not be read (except
+ *    one that does not exist: it holds nothing) and none in dry-run.
+ * 4. Return a JSON-serialisable report (printed by the CLI, turned into metrics by the handler).
+ *
+ * Dry-run computes the same plan and reports it (`status: 'planned'`) without any NACL mutation or
+ * store write.
  */
 import type { JailConfig } from '../config/jail-config.js';
 import type { EnforcementSettings, NaclTarget } from '../config/target-config.js';
-import { isBanActive } from '../core/ban.js';
-import type { PortRange } from '../core/deny-spec.js';
+import { type Ban, isBanActive, MANUAL_JAIL } from '../core/ban.js';
+import type { DenySpec, PortRange } from '../core/deny-spec.js';
+import { type AclEntry, applyMutation } from '../core/enforcement/acl-entries.js';
+import { banKey, type DesiredBan, desiredBans } from '../core/enforcement/desired-bans.js';
+import {
+  type FamilyPlan,
+  type NaclPlan,
+  type PlannedMutation,
+  planNacl,
+  type RemovalReason,
+} from '../core/enforcement/plan-nacl.js';
+import {
+  Ec2ThrottledError,
+  NaclEntryExistsError,
+  NaclEntryLimitError,
+  NaclEntryNotFoundError,
+  NaclNotFoundError,
+} from '../core/errors.js';
 import type { BanExpiryRecorder, DesiredBanReader } from '../ports/ban-store.js';
-import type { NaclEntry, NetworkAclPort } from '../ports/network-acls.js';
+import type { NaclEntry, NetworkAcl, NetworkAclPort } from '../ports/network-acls.js';
 
-export interface EnforceBansDeps {
-  readonly store: DesiredBanReader & BanExpiryRecorder;
-  readonly nacls: NetworkAclPort;
-  readonly jails: readonly JailConfig[];
-  readonly targets: readonly NaclTarget[];
-  readonly settings: EnforcementSettings;
-  readonly now: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly logger?: EnforcementLogger;
-}
+/** Re-plans after a conflict (NaclEntryExists / NaclEntryNotFound) per NACL per run. */
+export const MAX_REPLANS = 4;
 
 export interface EnforcementLogger {
   info(message: string, extra?: Record<string, unknown>): void;
   warn(message: string, extra?: Record<string, unknown>): void;
 }
 
+export interface ThrottleRetry {
+  /** Retries after the first throttled attempt (default 5). */
+  readonly retries: number;
+  /** First backoff in ms, doubled each retry (default 250). */
+  readonly baseDelayMs: number;
+  /** Backoff ceiling in ms (default 4000). */
+  readonly maxDelayMs: number;
+}
+
+export const THROTTLE_RETRY_DEFAULTS: ThrottleRetry = {
+  retries: 5,
+  baseDelayMs: 250,
+  maxDelayMs: 4000,
+};
+
+export interface EnforceBansDeps {
+  readonly store: DesiredBanReader & BanExpiryRecorder;
+  readonly nacls: NetworkAclPort;
+  /** Configured jails: their deny specs. Bans of other jails (and manual bans) deny all traffic. */
+  readonly jails: readonly Pick<JailConfig, 'name' | 'deny'>[];
+  readonly targets: readonly NaclTarget[];
+  readonly settings: EnforcementSettings;
+  readonly now: () => number;
+  /** Backoff between throttled retries; tests pass a no-op. Default: setTimeout. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly throttleRetry?: Partial<ThrottleRetry>;
+  /**
+   * A create for a ban decided longer ago than this counts as a drift repair (the entry should
+   * have been there already: it was deleted behind our back). Default 5 minutes.
+   */
+  readonly driftGraceMs?: number;
+  readonly logger?: EnforcementLogger;
+}
+
 export interface EnforceBansOptions {
+  /** Overrides `settings.dryRun` when given. */
   readonly dryRun?: boolean;
 }
 
+/** Counts of ban records (not entries) for one family of one NACL. */
 export interface FamilyReport {
+  /** Entries cloudjail may hold in this band now. */
   readonly capacity: number;
+  /** Bans whose every entry is in the NACL. */
   readonly enforced: number;
+  /** Bans that fit but are not (all) in place yet: mutation cap, throttling, errors, dry-run. */
   readonly pending: number;
+  /** Bans that do not fit (capacity). */
   readonly notEnforced: number;
 }
 
 export interface ReportedEntry {
   readonly ruleNumber: number;
+  readonly ruleAction: 'allow' | 'deny';
   readonly cidr: string;
   readonly protocol: string;
   readonly portRange?: PortRange;
@@ -45,48 +116,348 @@ export interface ReportedEntry {
 export interface ReportedMutation {
   readonly op: 'create' | 'replace' | 'delete';
   readonly ruleNumber: number;
+  /** The entry written (create/replace) or removed (delete). */
   readonly cidr?: string;
+  readonly protocol?: string;
+  readonly portRange?: PortRange;
+  /** Replace: the CIDR of the entry it replaced. */
+  readonly replaces?: string;
+  /** Why the previous entry went (replace/delete). */
+  readonly reason?: RemovalReason;
+  /** `planned` = dry-run; `failed` = the call failed (see `error`). */
+  readonly status: 'applied' | 'planned' | 'failed';
+  readonly error?: string;
+  /** Counted as a drift repair. */
+  readonly driftRepair?: boolean;
 }
 
 export interface NaclReport {
   readonly naclId: string;
   readonly ipv4: FamilyReport;
   readonly ipv6: FamilyReport;
+  /** Inbound entries inside the bands after the run (as predicted from the calls that succeeded). */
   readonly entries: readonly ReportedEntry[];
   readonly mutations: readonly ReportedMutation[];
+  /** Allow entries found inside a band (kept, unless the target adopts foreign entries). */
   readonly foreign: readonly NaclEntry[];
+  /** Problems that did not stop the NACL (throttling exhausted, quota, replan limit). */
+  readonly warnings?: readonly string[];
+  /** The NACL could not be enforced at all (e.g. it does not exist). */
   readonly error?: string;
 }
 
 export interface EnforcementReport {
+  /** ISO time of the run. */
   readonly at: string;
   readonly dryRun: boolean;
+  /** Active ban records. */
   readonly activeBans: number;
+  /** Distinct active ban records not enforced for lack of capacity on at least one NACL. */
   readonly notEnforced: number;
+  /** Distinct active ban records that fit but are not in place yet on at least one NACL. */
   readonly pending: number;
+  /** Ban records skipped because their CIDR is not canonical. */
+  readonly invalidBans: number;
+  /** Expired ban records marked expired by this run. */
   readonly swept: number;
+  /** NACL mutations applied (successful calls). */
   readonly mutations: number;
+  /** Throttled EC2 responses seen (each retried or given up). */
   readonly throttles: number;
   readonly driftRepairs: number;
   readonly nacls: readonly NaclReport[];
 }
 
+const EMPTY_FAMILY: FamilyReport = { capacity: 0, enforced: 0, pending: 0, notEnforced: 0 };
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function count(bans: readonly DesiredBan[]): number {
+  return bans.reduce((n, d) => n + d.bans.length, 0);
+}
+
+function familyReport(plan: FamilyPlan): FamilyReport {
+  const inPlace = new Set(plan.inPlace);
+  return {
+    capacity: plan.capacity,
+    enforced: count(plan.inPlace),
+    pending: count(plan.selected.filter((d) => !inPlace.has(d))),
+    notEnforced: count(plan.notEnforced),
+  };
+}
+
+function reportedEntry(e: AclEntry): ReportedEntry {
+  return {
+    ruleNumber: e.ruleNumber,
+    ruleAction: e.ruleAction,
+    cidr: e.cidr,
+    protocol: e.protocol,
+    ...(e.portRange ? { portRange: e.portRange } : {}),
+  };
+}
+
+function reportedMutation(
+  m: PlannedMutation,
+  status: ReportedMutation['status'],
+  extra: { error?: string; driftRepair?: boolean } = {},
+): ReportedMutation {
+  const written = m.entry ?? m.previous;
+  return {
+    op: m.op,
+    ruleNumber: m.ruleNumber,
+    ...(written
+      ? {
+          cidr: written.cidr,
+          protocol: written.protocol,
+          ...(written.portRange ? { portRange: written.portRange } : {}),
+        }
+      : {}),
+    ...(m.op === 'replace' && m.previous ? { replaces: m.previous.cidr } : {}),
+    ...(m.removes ? { reason: m.removes } : {}),
+    status,
+    ...(extra.error !== undefined ? { error: extra.error } : {}),
+    ...(extra.driftRepair ? { driftRepair: true } : {}),
+  };
+}
+
+interface RunState {
+  mutationsLeft: number;
+  mutations: number;
+  throttles: number;
+  driftRepairs: number;
+}
+
+interface NaclOutcome {
+  readonly report: NaclReport;
+  /** The final plan (undefined when the NACL could not be read). */
+  readonly plan?: NaclPlan;
+  readonly missing: boolean;
+}
+
+/** Runs one reconciliation of every target NACL. Throws only when the ban store fails. */
 export async function enforceBans(
   deps: EnforceBansDeps,
   options: EnforceBansOptions = {},
 ): Promise<EnforcementReport> {
   const now = deps.now();
-  const bans = await deps.store.listBans();
-  return {
-    at: new Date(now).toISOString(),
-    dryRun: options.dryRun ?? deps.settings.dryRun,
-    activeBans: bans.filter((b) => isBanActive(b, now)).length,
-    notEnforced: 0,
-    pending: 0,
-    swept: 0,
+  const dryRun = options.dryRun ?? deps.settings.dryRun;
+  const sleep = deps.sleep ?? defaultSleep;
+  const retry: ThrottleRetry = { ...THROTTLE_RETRY_DEFAULTS, ...deps.throttleRetry };
+  const driftGraceMs = deps.driftGraceMs ?? 5 * 60_000;
+  const records = await deps.store.listBans();
+
+  const denies = new Map<string, DenySpec>();
+  for (const jail of deps.jails) if (jail.name !== MANUAL_JAIL) denies.set(jail.name, jail.deny);
+  const { desired, activeBans, invalid } = desiredBans(
+    records,
+    (jail) => denies.get(jail),
+    now,
+    deps.settings.aggregate,
+  );
+  if (invalid.length > 0) {
+    deps.logger?.warn('ban records with a non-canonical CIDR skipped', {
+      bans: invalid.slice(0, 20).map((b) => ({ jail: b.jail, cidr: String(b.cidr) })),
+      count: invalid.length,
+    });
+  }
+  const knownCidrs = new Set(records.map((r) => r.cidr));
+  const state: RunState = {
+    mutationsLeft: deps.settings.maxMutationsPerRun,
     mutations: 0,
     throttles: 0,
     driftRepairs: 0,
-    nacls: [],
+  };
+
+  const retrying = async <T>(action: string, fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof Ec2ThrottledError)) throw e;
+        state.throttles++;
+        if (attempt >= retry.retries) throw e;
+        const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+        deps.logger?.info('EC2 throttled, backing off', { action, attempt: attempt + 1, delay });
+        await sleep(delay);
+      }
+    }
+  };
+
+  const describe = async (naclId: string): Promise<NetworkAcl> => {
+    const [acl] = await retrying('DescribeNetworkAcls', () => deps.nacls.describe([naclId]));
+    if (!acl) throw new NaclNotFoundError(naclId);
+    return acl;
+  };
+
+  const isDriftRepair = (m: PlannedMutation): boolean =>
+    m.removes === 'duplicate' ||
+    m.removes === 'unknown' ||
+    m.removes === 'other-family' ||
+    m.removes === 'foreign' ||
+    (m.op === 'create' && m.ban !== undefined && m.ban.priority.decidedAt <= now - driftGraceMs);
+
+  const apply = async (naclId: string, m: PlannedMutation): Promise<void> => {
+    if (m.op === 'delete') {
+      await retrying('DeleteNetworkAclEntry', () =>
+        deps.nacls.deleteEntry(naclId, m.ruleNumber, false),
+      );
+    } else if (m.op === 'replace' && m.entry) {
+      const entry = m.entry;
+      await retrying('ReplaceNetworkAclEntry', () => deps.nacls.replaceEntry(naclId, entry));
+    } else if (m.entry) {
+      const entry = m.entry;
+      await retrying('CreateNetworkAclEntry', () => deps.nacls.createEntry(naclId, entry));
+    }
+  };
+
+  const enforceNacl = async (target: NaclTarget): Promise<NaclOutcome> => {
+    const plan = (entries: readonly AclEntry[]) =>
+      planNacl({
+        target,
+        entries,
+        ruleQuota: deps.settings.ruleQuota,
+        desired,
+        knownCidrs,
+      });
+    let entries: readonly AclEntry[];
+    try {
+      entries = (await describe(target.naclId)).entries;
+    } catch (e) {
+      deps.logger?.warn('network ACL not enforced', { naclId: target.naclId, error: message(e) });
+      return {
+        report: {
+          naclId: target.naclId,
+          ipv4: EMPTY_FAMILY,
+          ipv6: EMPTY_FAMILY,
+          entries: [],
+          mutations: [],
+          foreign: [],
+          error: message(e),
+        },
+        missing: e instanceof NaclNotFoundError,
+      };
+    }
+    const reported: ReportedMutation[] = [];
+    const warnings: string[] = [];
+    for (let replans = 0; ; replans++) {
+      const current = plan(entries);
+      if (dryRun) {
+        for (const m of current.mutations) reported.push(reportedMutation(m, 'planned'));
+        break;
+      }
+      let conflict = false;
+      let stop = false;
+      let skipCreates = false;
+      for (const m of current.mutations) {
+        if (skipCreates && m.op === 'create') continue;
+        if (state.mutationsLeft <= 0) {
+          stop = true;
+          break;
+        }
+        state.mutationsLeft--;
+        try {
+          await apply(target.naclId, m);
+        } catch (e) {
+          reported.push(reportedMutation(m, 'failed', { error: message(e) }));
+          if (e instanceof NaclEntryExistsError || e instanceof NaclEntryNotFoundError) {
+            conflict = true;
+            break;
+          }
+          if (e instanceof NaclEntryLimitError) {
+            warnings.push(message(e));
+            skipCreates = true;
+            continue;
+          }
+          // Throttling beyond our retries, or anything unexpected: stop this NACL for this run.
+          warnings.push(message(e));
+          stop = true;
+          break;
+        }
+        entries = applyMutation(entries, m);
+        state.mutations++;
+        const drift = isDriftRepair(m);
+        if (drift) state.driftRepairs++;
+        reported.push(reportedMutation(m, 'applied', { driftRepair: drift }));
+      }
+      if (!conflict || stop) break;
+      if (replans >= MAX_REPLANS) {
+        warnings.push(`still conflicting after ${MAX_REPLANS} re-plans; the next run continues`);
+        break;
+      }
+      try {
+        entries = (await describe(target.naclId)).entries;
+      } catch (e) {
+        warnings.push(message(e));
+        break;
+      }
+    }
+    const final = plan(entries);
+    if (warnings.length > 0) {
+      deps.logger?.warn('network ACL partly enforced', { naclId: target.naclId, warnings });
+    }
+    return {
+      report: {
+        naclId: target.naclId,
+        ipv4: familyReport(final.ipv4),
+        ipv6: familyReport(final.ipv6),
+        entries: final.bandEntries.map(reportedEntry),
+        mutations: reported,
+        foreign: final.foreign,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      },
+      plan: final,
+      missing: false,
+    };
+  };
+
+  const outcomes: NaclOutcome[] = [];
+  for (const target of deps.targets) outcomes.push(await enforceNacl(target));
+
+  const notEnforced = new Set<string>();
+  const pending = new Set<string>();
+  for (const { plan } of outcomes) {
+    if (!plan) continue;
+    for (const fam of [plan.ipv4, plan.ipv6]) {
+      for (const d of fam.notEnforced) for (const b of d.bans) notEnforced.add(banKey(b));
+      const inPlace = new Set(fam.inPlace);
+      for (const d of fam.selected) {
+        if (!inPlace.has(d)) for (const b of d.bans) pending.add(banKey(b));
+      }
+    }
+  }
+
+  let swept = 0;
+  const readable = outcomes.every((o) => o.plan !== undefined || o.missing);
+  if (!dryRun && readable) {
+    // Every CIDR still held by an entry that has to go (in any NACL) is not swept yet.
+    const lingering = new Set<string>();
+    for (const { plan } of outcomes) {
+      for (const m of plan?.mutations ?? []) if (m.previous) lingering.add(m.previous.cidr);
+    }
+    const due: Ban[] = records.filter(
+      (r) => !isBanActive(r, now) && r.expired !== true && !lingering.has(r.cidr),
+    );
+    if (due.length > 0) {
+      await deps.store.markExpired(due, now);
+      swept = due.length;
+    }
+  }
+
+  return {
+    at: new Date(now).toISOString(),
+    dryRun,
+    activeBans: activeBans.length,
+    notEnforced: notEnforced.size,
+    pending: pending.size,
+    invalidBans: invalid.length,
+    swept,
+    mutations: state.mutations,
+    throttles: state.throttles,
+    driftRepairs: state.driftRepairs,
+    nacls: outcomes.map((o) => o.report),
   };
 }
