@@ -96,3 +96,15 @@ export class Ec2ThrottledError extends CloudjailError {
     super(`EC2 throttled ${action} (RequestLimitExceeded)`, options);
   }
 }
+
+/** EC2 rejected an entry's parameters (InvalidParameterValue, MissingParameter, ...): a bug in the caller. */
+export class NaclEntryInvalidError extends CloudjailError {
+  constructor(
+    readonly naclId: string,
+    readonly ruleNumber: number,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`network ACL ${naclId} rejected entry ${ruleNumber}: ${detail}`, options);
+  }
+}
