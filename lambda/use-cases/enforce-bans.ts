@@ -293,12 +293,24 @@ export async function enforceBans(
     return acl;
   };
 
-  const isDriftRepair = (m: PlannedMutation): boolean =>
-    m.removes === 'duplicate' ||
-    m.removes === 'unknown' ||
-    m.removes === 'other-family' ||
-    m.removes === 'foreign' ||
-    (m.op === 'create' && m.ban !== undefined && m.ban.priority.decidedAt <= now - driftGraceMs);
+  /**
+   * Drift repairs in one mutation: removing an entry nothing explains (unknown deny, duplicate,
+   * other family, adopted foreign entry) counts one; writing the entry of a ban decided more than
+   * `driftGraceMs` ago into a free number or in place of such an entry counts one (it should have
+   * been there: someone deleted it). Swapping an evicted or expired ban's entry is not drift.
+   */
+  const driftRepairsOf = (m: PlannedMutation): number => {
+    const removesDrift =
+      m.removes === 'duplicate' ||
+      m.removes === 'unknown' ||
+      m.removes === 'other-family' ||
+      m.removes === 'foreign';
+    const restores =
+      m.ban !== undefined &&
+      m.ban.priority.decidedAt <= now - driftGraceMs &&
+      (m.op === 'create' || (m.op === 'replace' && removesDrift));
+    return (removesDrift ? 1 : 0) + (restores ? 1 : 0);
+  };
 
   const apply = async (naclId: string, m: PlannedMutation): Promise<void> => {
     if (m.op === 'delete') {
@@ -379,9 +391,9 @@ export async function enforceBans(
         }
         entries = applyMutation(entries, m);
         state.mutations++;
-        const drift = isDriftRepair(m);
-        if (drift) state.driftRepairs++;
-        reported.push(reportedMutation(m, 'applied', { driftRepair: drift }));
+        const repairs = driftRepairsOf(m);
+        state.driftRepairs += repairs;
+        reported.push(reportedMutation(m, 'applied', { driftRepair: repairs > 0 }));
       }
       if (!conflict || stop) break;
       if (replans >= MAX_REPLANS) {
