@@ -10,11 +10,16 @@
  *   direction; users can only use rule numbers 1-32766 (`InvalidParameterValue` otherwise);
  * - rule numbers are unique per direction across both families (`NetworkAclEntryAlreadyExists`);
  * - the rule quota counts per ACL, per direction, per IP family, the default deny included
- *   (`NetworkAclEntryLimitExceeded`; default 20 as in AWS);
+ *   (`NetworkAclEntryLimitExceeded`; default 20 as in AWS); a replace that moves a rule to the other
+ *   family needs a free slot in that family;
  * - CIDRs are stored in canonical form (`100.68.0.18/18` → `100.68.0.0/18`);
  * - errors use EC2's codes and XML (`<Response><Errors><Error>…`), HTTP 400, except
  *   `RequestLimitExceeded` (HTTP 503, as EC2 sends it; the SDK classifies it as throttling by code);
  * - fault injection throttles a seeded, deterministic fraction of the chosen actions.
+ *
+ * The XML uses the element names the SDK's EC2 schema reads (`networkAclSet`, `entrySet`,
+ * `associationSet`, `tagSet`, `default` — not `isDefault` —, `portRange/from|to`, `nextToken`); the
+ * integration test round-trips every one of them through `@aws-sdk/client-ec2`.
  *
  * A request is applied synchronously once its body has arrived, so concurrent requests from one or
  * many clients each see and leave a consistent state (per-request atomicity).
