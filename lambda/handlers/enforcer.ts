@@ -14,13 +14,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { METRICS } from '../../lib/runtime-contract.js';
 import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
+import { createEc2Client, Ec2NetworkAcls } from '../adapters/ec2-network-acls.js';
 import { loadCloudjailConfig } from '../config/cloudjail-config.js';
 import { ENV } from '../config/env-names.js';
 import { CloudjailError, ConfigError } from '../core/errors.js';
-import type { NetworkAclPort } from '../ports/network-acls.js';
 import {
   type EnforceBansDeps,
   type EnforcementReport,
@@ -112,16 +111,7 @@ export function createEnforcerHandler(
   };
 }
 
-/** The EC2 adapter, loaded lazily (it lives in its own module). */
-async function ec2NetworkAcls(): Promise<NetworkAclPort> {
-  const specifier = '../adapters/ec2-network-acls.js';
-  const mod = (await import(specifier)) as {
-    Ec2NetworkAcls: new (options: { client: EC2Client }) => NetworkAclPort;
-  };
-  return new mod.Ec2NetworkAcls({ client: new EC2Client({}) });
-}
-
-async function buildFromEnvironment(): Promise<EnforcerDeps> {
+function buildFromEnvironment(): EnforcerDeps {
   const tableName = process.env[ENV.tableName];
   const rawConfig = process.env[ENV.config];
   if (!tableName || !rawConfig) {
@@ -139,7 +129,7 @@ async function buildFromEnvironment(): Promise<EnforcerDeps> {
   const config = loadCloudjailConfig(raw);
   return {
     store: new DynamoDbBanStore(new DynamoDBClient({}), tableName),
-    nacls: await ec2NetworkAcls(),
+    nacls: new Ec2NetworkAcls({ client: createEc2Client() }),
     jails: config.jails,
     targets: config.targets,
     settings: config.enforcement,
