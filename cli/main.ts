@@ -5,13 +5,30 @@
 import { Command, CommanderError } from 'commander';
 import { CloudjailError } from '../lambda/core/errors.js';
 import { register as registerAgentConfig } from './commands/agent-config.js';
+import { register as registerBan } from './commands/ban.js';
+import { register as registerDemo } from './commands/demo.js';
+import { register as registerIgnore } from './commands/ignore.js';
+import { register as registerLocal } from './commands/local.js';
 import { register as registerRegex } from './commands/regex.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerStatus } from './commands/status.js';
+import { register as registerUnban } from './commands/unban.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Each command module exports one of these; it adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
 
-const commands: RegisterCommand[] = [registerRegex, registerAgentConfig];
+const commands: RegisterCommand[] = [
+  registerStatus,
+  registerBan,
+  registerUnban,
+  registerIgnore,
+  registerRegex,
+  registerReplay,
+  registerDemo,
+  registerLocal,
+  registerAgentConfig,
+];
 
 export function buildProgram(): Command {
   const program = new Command('cloudjail')
@@ -24,6 +41,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The supported Node.js range is the project's (package.json engines), not the AWS SDK's notice.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

@@ -1,0 +1,121 @@
+/**
+ * `cloudjail local`: the embedded mode as a foreground server, so that separate CLI processes
+ * (`status`, `ban`, `unban`, `ignore` with `--local`) share one state. It starts the in-process
+ * DynamoDB engine and the local EC2 endpoint (one sample NACL with an allow rule per configured
+ * target) on 127.0.0.1, writes a state file naming them, runs the enforcer on a schedule (the
+ * unban sweeper), prints NACL changes, and removes the state file on SIGINT/SIGTERM.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { startEmbedded } from '../../local/embedded.js';
+import { loadConfigFile } from '../config-file.js';
+import { defaultStatePath, type LocalState } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { formatTime, naclTable } from '../format.js';
+import { durationOption, printLines } from '../input.js';
+
+interface LocalOptions {
+  readonly config?: string;
+  readonly state: string;
+  readonly enforceEvery: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('local')
+    .description(
+      'run the embedded mode as a server (DynamoDB engine + local EC2 endpoint) for --local commands',
+    )
+    .option('--config <file>', 'configuration (default: samples/cloudjail.json)')
+    .option('--state <file>', 'where to write the state file', defaultStatePath())
+    .option('--enforce-every <duration>', 'scheduled enforcer run (expiry sweep)', '1m')
+    .addHelpText(
+      'after',
+      '\nPrints "cloudjail local: ready ..." once serving; stop with Ctrl-C (SIGINT) or SIGTERM.\nExit codes: 0 stopped by a signal, 2 bad configuration, 3 another server owns the state file.',
+    )
+    .action(async (options: LocalOptions) => {
+      await runLocal(options);
+    });
+}
+
+function ownerAlive(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const pid = (JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown }).pid;
+    if (typeof pid !== 'number') return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runLocal(options: LocalOptions): Promise<void> {
+  const { raw, config, path: configPath } = loadConfigFile(options.config);
+  const every = durationOption(options.enforceEvery, '--enforce-every');
+  const owner = ownerAlive(options.state);
+  if (owner !== undefined && owner !== process.pid) {
+    throw new CliError(
+      `a local server (pid ${owner}) already uses ${options.state}; stop it or pass --state`,
+      ExitCode.Refused,
+    );
+  }
+  const pipeline = await startEmbedded({ config, startAt: Date.now() });
+  const state: LocalState = {
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    dynamodb: { endpoint: pipeline.dynamodb.endpoint, tableName: pipeline.dynamodb.tableName },
+    ec2: { endpoint: pipeline.ec2.endpoint, region: pipeline.ec2.region },
+    config: raw,
+  };
+  const tmp = `${options.state}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, options.state);
+
+  let lastTable = '';
+  const showChanges = () => {
+    for (const t of config.targets) {
+      const entries = pipeline.ec2.entries(t.naclId);
+      const key = JSON.stringify(entries.filter((e) => !e.egress));
+      if (key !== lastTable) {
+        lastTable = key;
+        printLines([`[${formatTime(Date.now())}]`, ...naclTable(t.naclId, entries)]);
+      }
+    }
+  };
+  let running = false;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      pipeline.clock.set(Date.now());
+      await pipeline.enforce();
+    } catch (e) {
+      process.stderr.write(
+        `cloudjail local: scheduled enforcer run failed: ${(e as Error).message}\n`,
+      );
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), every);
+  // NACL changes come from other processes' enforcer runs too: watch the endpoint's table.
+  const watcher = setInterval(showChanges, 250);
+
+  printLines([
+    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint})`,
+  ]);
+  showChanges();
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  clearInterval(timer);
+  clearInterval(watcher);
+  if (ownerAlive(options.state) === process.pid) rmSync(options.state, { force: true });
+  await pipeline.stop();
+  printLines(['cloudjail local: stopped']);
+}

@@ -1,0 +1,214 @@
+/**
+ * `cloudjail replay <LOG>`: runs a log file through the whole pipeline on the embedded mode (the
+ * detector use case, the enforcer use case, an in-process DynamoDB engine and a local EC2 endpoint
+ * with the sample NACL), with the log's own timestamps as the clock. Prints each ban and the NACL
+ * table at the end; `--json` prints one last line:
+ * `{"banned": [...], "nacl": [{"ruleNumber", "cidr", "ruleAction"}], "notEnforced": k}`.
+ */
+import { existsSync, statSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import type { CloudjailConfig } from '../../lambda/config/cloudjail-config.js';
+import { type JailConfig, parseJails } from '../../lambda/config/jail-config.js';
+import type { Ban } from '../../lambda/core/ban.js';
+import { formatDuration } from '../../lambda/core/policy/duration.js';
+import { type EmbeddedPipeline, jailRuntimes, startEmbedded } from '../../local/embedded.js';
+import { type ReplayResult, type ReplaySource, replayLogs } from '../../local/replay-log.js';
+import { loadConfigFile } from '../config-file.js';
+import { CliError } from '../exit-codes.js';
+import { banLine, cidrAddress, formatTime, naclTable } from '../format.js';
+import { durationOption, integerOption, printJson, printLines } from '../input.js';
+
+/** The log group replayed files are delivered under (every selected jail reads it). */
+export const REPLAY_LOG_GROUP = '/cloudjail/replay';
+/** Files at least this large get a progress bar (on a terminal). */
+const PROGRESS_MIN_BYTES = 4 << 20;
+
+export interface JailSelection {
+  readonly filter?: string;
+  readonly jail?: string;
+  readonly maxretry?: string;
+  readonly findtime?: string;
+  readonly bantime?: string;
+}
+
+interface ReplayOptions extends JailSelection {
+  readonly config?: string;
+  readonly timezone?: string;
+  readonly json?: boolean;
+  readonly progress?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description(
+      "run a log file through detector and enforcer locally (embedded store, local EC2, the log's own clock)",
+    )
+    .argument('<log>', 'log file (FreeSWITCH, Asterisk, or anything a filter reads)')
+    .option(
+      '--filter <spec>',
+      'filter to use instead of the configured jails (freeswitch[mode=extra], a .conf)',
+    )
+    .option('--jail <jail>', 'only this jail of the configuration (default: every jail)')
+    .option('--maxretry <n>', 'failures that ban (overrides the jail)')
+    .option('--findtime <duration>', 'window of those failures (overrides the jail)')
+    .option('--bantime <duration>', 'ban length, -1 = permanent (overrides the jail)')
+    .option('--timezone <zone>', 'zone of log dates without one (default: the jail timezone, UTC)')
+    .option(
+      '--config <file>',
+      'configuration: jails, ignoreip, targets (default: samples/cloudjail.json)',
+    )
+    .option('--json', 'last stdout line: {"banned": [...], "nacl": [...], "notEnforced": k}')
+    .option('--no-progress', 'no progress bar on large files')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done (banned or not), 2 bad input (file, filter, option, configuration), 1 unexpected.',
+    )
+    .action(async (log: string, options: ReplayOptions) => {
+      await runReplay(log, options);
+    });
+}
+
+/** The jails a replay runs: --filter, --jail or every configured jail, with the overrides. */
+export function selectJails(config: CloudjailConfig, options: JailSelection): JailConfig[] {
+  if (options.filter !== undefined && options.jail !== undefined) {
+    throw new CliError('--filter and --jail exclude each other');
+  }
+  const overrides = {
+    ...(options.maxretry !== undefined
+      ? { maxretry: integerOption(options.maxretry, '--maxretry') }
+      : {}),
+    ...(options.findtime !== undefined
+      ? { findtime: durationOption(options.findtime, '--findtime') }
+      : {}),
+    ...(options.bantime !== undefined
+      ? { bantime: durationOption(options.bantime, '--bantime', true) }
+      : {}),
+  };
+  let base: readonly JailConfig[];
+  if (options.filter !== undefined) {
+    const parsed = parseJails([
+      { name: 'replay', filter: options.filter, logGroups: [REPLAY_LOG_GROUP] },
+    ]);
+    if (!parsed.value) throw new CliError(`--filter: ${parsed.problems.join('; ')}`);
+    base = parsed.value;
+  } else if (options.jail !== undefined) {
+    const jail = config.jails.find((j) => j.name === options.jail);
+    if (!jail) {
+      throw new CliError(
+        `--jail: no jail ${JSON.stringify(options.jail)} in the configuration (jails: ${config.jails.map((j) => j.name).join(', ')})`,
+      );
+    }
+    base = [jail];
+  } else base = config.jails;
+  return base.map((j) => ({ ...j, ...overrides, logGroups: [REPLAY_LOG_GROUP] }));
+}
+
+/** The configuration the embedded pipeline runs: the jails given, enforcement never dry. */
+export function replayConfig(
+  config: CloudjailConfig,
+  jails: readonly JailConfig[],
+): CloudjailConfig {
+  return { ...config, jails, enforcement: { ...config.enforcement, dryRun: false } };
+}
+
+export function checkLogFile(path: string): void {
+  if (!existsSync(path)) throw new CliError(`log file not found: ${path}`);
+  if (!statSync(path).isFile()) throw new CliError(`not a file: ${path}`);
+}
+
+/** Starts the pipeline, replays, always stops it; `fn` sees the pipeline for extra output. */
+export async function withEmbedded<T>(
+  config: CloudjailConfig,
+  fn: (pipeline: EmbeddedPipeline) => Promise<T>,
+): Promise<T> {
+  const pipeline = await startEmbedded({ config, jails: jailRuntimes(config.jails) });
+  try {
+    return await fn(pipeline);
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+/** Addresses banned during the replay, first ban order, each once. */
+export function bannedAddresses(bans: readonly Ban[]): string[] {
+  return [...new Set(bans.map((b) => cidrAddress(b.cidr)))];
+}
+
+/** The `--json` contract's NACL part: inbound deny entries, default denies excluded. */
+export function naclJson(result: ReplayResult) {
+  return result.entries
+    .filter((e) => e.ruleAction === 'deny' && e.ruleNumber < 32767)
+    .map((e) => ({ ruleNumber: e.ruleNumber, cidr: e.cidr, ruleAction: e.ruleAction }));
+}
+
+function progressBar(total: number, enabled: boolean) {
+  if (!enabled || !process.stderr.isTTY || total < PROGRESS_MIN_BYTES) return undefined;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'replay [{bar}] {percentage}% | {value}/{total} MB | {eta_formatted} left',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(Math.ceil(total / 1048576), 0);
+  return {
+    update: (bytes: number) => bar.update(Math.floor(bytes / 1048576)),
+    stop: () => bar.stop(),
+  };
+}
+
+async function runReplay(log: string, options: ReplayOptions): Promise<void> {
+  checkLogFile(log);
+  const loaded = loadConfigFile(options.config);
+  const jails = selectJails(loaded.config, options);
+  const config = replayConfig(loaded.config, jails);
+  const json = options.json ?? false;
+  const source: ReplaySource = {
+    path: log,
+    logGroup: REPLAY_LOG_GROUP,
+    timeZone: options.timezone ?? jails[0]?.timezone ?? 'UTC',
+  };
+  const bar = progressBar(statSync(log).size, options.progress !== false);
+  const result = await withEmbedded(config, (pipeline) =>
+    replayLogs(pipeline, [source], {
+      onBan: (ban, at) => {
+        if (!json && !bar) printLines([`[${formatTime(at)}] ban ${banLine(ban, at)}`]);
+      },
+      ...(bar ? { onProgress: (bytes) => bar.update(bytes) } : {}),
+    }),
+  ).finally(() => bar?.stop());
+  if (json) {
+    printJson({
+      banned: bannedAddresses(result.bans),
+      nacl: naclJson(result),
+      notEnforced: result.report.notEnforced,
+    });
+    return;
+  }
+  const end = result.to ?? Date.now();
+  if (bar) for (const b of result.bans) printLines([`ban ${banLine(b, end)}`]);
+  const lines = [''];
+  for (const t of config.targets) {
+    lines.push(
+      ...naclTable(
+        t.naclId,
+        result.entries.filter((e) => e.naclId === t.naclId),
+      ),
+      '',
+    );
+  }
+  lines.push(summaryLine(result, jails));
+  printLines(lines);
+}
+
+export function summaryLine(result: ReplayResult, jails: readonly JailConfig[]): string {
+  const span =
+    result.from !== null && result.to !== null
+      ? ` from ${formatTime(result.from)} to ${formatTime(result.to)} (${formatDuration(result.to - result.from)})`
+      : '';
+  return `${result.lines} lines${span}; jails ${jails.map((j) => j.name).join(', ')}: ${result.failures} failures (${result.allowlisted} allowlisted), ${result.bans.length} ban(s) of ${bannedAddresses(result.bans).length} address(es); at the end ${result.report.activeBans} active, ${result.report.notEnforced} not enforced (NACL capacity)`;
+}

@@ -1,0 +1,93 @@
+/**
+ * `cloudjail unban <ip|cidr> | --all [--jail J]`: ends bans now (desired state), runs the enforcer,
+ * waits for it and prints what left the NACLs. Nothing to unban exits 4.
+ */
+import type { Command } from 'commander';
+import { MANUAL_JAIL } from '../../lambda/core/ban.js';
+import { manualUnban } from '../../lambda/use-cases/manual-ban.js';
+import { addConnectionOptions, type ConnectionOptions, withContext } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { cidrAddress, denyLocations, enforcementLines } from '../format.js';
+import { cidrArgument, printJson, printLines } from '../input.js';
+
+interface UnbanOptions extends ConnectionOptions {
+  readonly all?: boolean;
+  readonly jail?: string;
+  readonly json?: boolean;
+}
+
+export function register(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('unban')
+      .description('end bans now: release them, run the enforcer, print the outcome')
+      .argument('[address]', 'IPv4/IPv6 address or CIDR of the ban')
+      .option('--all', 'every active ban (of --jail, if given)')
+      .option('--jail <jail>', 'only bans of this jail')
+      .option('--json', 'one JSON object on stdout: {"released", "enforcement"}'),
+  )
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 1 store/AWS/enforcer error.',
+    )
+    .action(async (address: string | undefined, options: UnbanOptions) => {
+      await runUnban(address, options);
+    });
+}
+
+async function runUnban(address: string | undefined, options: UnbanOptions): Promise<void> {
+  if (address === undefined && !options.all) {
+    throw new CliError('unban needs an address/CIDR or --all');
+  }
+  if (address !== undefined && options.all) {
+    throw new CliError('give either an address/CIDR or --all, not both');
+  }
+  const cidr = address === undefined ? undefined : cidrArgument(address);
+  await withContext(options, async (ctx) => {
+    const jails = [...ctx.config.jails.map((j) => j.name), MANUAL_JAIL];
+    if (options.jail !== undefined && !jails.includes(options.jail)) {
+      const banned = (await ctx.store.listBans()).some((b) => b.jail === options.jail);
+      if (!banned) {
+        throw new CliError(
+          `no jail ${JSON.stringify(options.jail)} (jails: ${jails.join(', ')})`,
+          ExitCode.NotFound,
+        );
+      }
+    }
+    const outcome = await manualUnban(
+      {
+        ...(cidr ? { cidr } : {}),
+        ...(options.jail !== undefined ? { jail: options.jail } : {}),
+        ...(options.all ? { all: true } : {}),
+      },
+      { store: ctx.store, now: () => ctx.now() },
+    );
+    if (outcome.released.length === 0 && cidr) {
+      const hint =
+        outcome.coveredBy.length > 0
+          ? `; it is inside ${outcome.coveredBy.map((b) => `${b.cidr} [${b.jail}]`).join(', ')}: unban that range, or \`cloudjail ignore add ${cidrAddress(cidr.text)}\``
+          : '';
+      if (options.json) printJson({ released: [], coveredBy: outcome.coveredBy });
+      throw new CliError(
+        `${cidr.text} is not banned${options.jail !== undefined ? ` in jail ${options.jail}` : ''}${hint}`,
+        ExitCode.NotFound,
+      );
+    }
+    const report = await ctx.enforce(
+      `cloudjail unban ${cidr ? cidr.text : `--all${options.jail ? ` --jail ${options.jail}` : ''}`}`,
+    );
+    if (options.json) {
+      printJson({ released: outcome.released, enforcement: report });
+      return;
+    }
+    const lines = [`released ${outcome.released.length} ban(s)`];
+    for (const b of outcome.released) {
+      const still = denyLocations(report, b.cidr);
+      lines.push(
+        `  ${cidrAddress(b.cidr)} [${b.jail}]${still.length > 0 ? ` — still denied in ${still.join(', ')} (banned in another jail)` : ' — removed from the network ACLs'}`,
+      );
+    }
+    lines.push('enforcer:', ...enforcementLines(report));
+    printLines(lines);
+  });
+}

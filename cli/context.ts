@@ -1,0 +1,330 @@
+/**
+ * Where a CLI command operates: a deployed stack (names resolved from the CloudFormation stack
+ * outputs, the standard AWS credential chain) or the embedded mode (`--local`: a running
+ * `cloudjail local` server, found through its state file). Either way the command gets the same
+ * set of adapters: the ban store, the failure windows, the configuration and an enforcer it can run
+ * and wait for.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import type { Command } from 'commander';
+import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
+import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
+import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
+import { type CloudjailConfig, loadCloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import { ConfigError } from '../lambda/core/errors.js';
+import type { BanStore } from '../lambda/ports/ban-store.js';
+import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
+import { type EnforcementReport, enforceBans } from '../lambda/use-cases/enforce-bans.js';
+import { DEFAULT_STACK_NAME, STACK_OUTPUTS } from '../lib/outputs.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+export interface ConnectionOptions {
+  readonly local?: boolean;
+  readonly state?: string;
+  readonly stack?: string;
+  readonly region?: string;
+}
+
+/** What a `cloudjail local` server writes for the other commands (`--local`). */
+export interface LocalState {
+  readonly version: 1;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly dynamodb: { readonly endpoint: string; readonly tableName: string };
+  readonly ec2: { readonly endpoint: string; readonly region: string };
+  /** The raw configuration (the shape of cdk.json's `cloudjail` key). */
+  readonly config: unknown;
+}
+
+export interface EnforceOptions {
+  /** Report only, never mutate (what `status` uses). */
+  readonly dryRun?: boolean;
+}
+
+export interface CliContext {
+  /** For messages: `local server (state /tmp/…)` or `stack Cloudjail`. */
+  readonly where: string;
+  readonly config: CloudjailConfig;
+  readonly store: BanStore;
+  readonly failures: FailureWindowReader;
+  /** Runs the enforcer now and waits for its report. */
+  enforce(reason: string, options?: EnforceOptions): Promise<EnforcementReport>;
+  now(): number;
+  close(): void;
+}
+
+/** Default state file of `cloudjail local`. */
+export function defaultStatePath(): string {
+  return join(tmpdir(), 'cloudjail-local.json');
+}
+
+/** Adds `--local`, `--state`, `--stack` and `--region` to a command. */
+export function addConnectionOptions(command: Command): Command {
+  return command
+    .option('--local', 'use the running `cloudjail local` server instead of a deployed stack')
+    .option('--state <file>', 'state file of the local server (with --local)', defaultStatePath())
+    .option('--stack <name>', 'CloudFormation stack of the deployment', DEFAULT_STACK_NAME)
+    .option('--region <region>', 'AWS Region of the stack (default: the AWS SDK chain)');
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function parseConfig(raw: unknown, source: string): CloudjailConfig {
+  try {
+    return loadCloudjailConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`${source}: ${e.message}`, ExitCode.BadInput);
+    throw e;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads and checks a local server's state file. */
+export function readLocalState(path: string): LocalState {
+  if (!existsSync(path)) {
+    throw new CliError(
+      `no local server: ${path} does not exist (start one with \`cloudjail local\`)`,
+      ExitCode.NotFound,
+    );
+  }
+  let state: LocalState;
+  try {
+    state = JSON.parse(readFileSync(path, 'utf8')) as LocalState;
+  } catch {
+    throw new CliError(`${path}: not a cloudjail local state file`, ExitCode.BadInput);
+  }
+  if (
+    state?.version !== 1 ||
+    typeof state.dynamodb?.endpoint !== 'string' ||
+    typeof state.ec2?.endpoint !== 'string'
+  ) {
+    throw new CliError(`${path}: not a cloudjail local state file`, ExitCode.BadInput);
+  }
+  if (typeof state.pid === 'number' && !isAlive(state.pid)) {
+    throw new CliError(
+      `no local server: process ${state.pid} of ${path} is gone (start one with \`cloudjail local\`)`,
+      ExitCode.NotFound,
+    );
+  }
+  return state;
+}
+
+function openLocal(statePath: string): CliContext {
+  const state = readLocalState(statePath);
+  const config = parseConfig(state.config, statePath);
+  const dynamo = new DynamoDBClient({
+    endpoint: state.dynamodb.endpoint,
+    region: state.ec2.region,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+  const ec2 = new EC2Client({
+    endpoint: state.ec2.endpoint,
+    region: state.ec2.region,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+  const store = new DynamoDbBanStore(dynamo, state.dynamodb.tableName);
+  const nacls = new Ec2NetworkAcls({ client: ec2 });
+  return {
+    where: `local server (state ${statePath})`,
+    config,
+    store,
+    failures: new DynamoDbFailureWindows(dynamo, state.dynamodb.tableName),
+    // Locally the enforcer runs in this process, against the server's EC2 endpoint.
+    enforce: (_reason, options = {}) =>
+      enforceBans(
+        {
+          store,
+          nacls,
+          jails: config.jails,
+          targets: config.targets,
+          settings: config.enforcement,
+          now: () => Date.now(),
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        },
+        { dryRun: options.dryRun ?? config.enforcement.dryRun },
+      ),
+    now: () => Date.now(),
+    close() {
+      dynamo.destroy();
+      ec2.destroy();
+    },
+  };
+}
+
+/** Deployed resources named by the stack outputs. */
+export interface StackResources {
+  readonly tableName: string;
+  readonly enforcerFunctionName: string;
+  readonly config: CloudjailConfig;
+}
+
+function awsErrorMessage(e: unknown): string {
+  const err = e as { name?: string; message?: string };
+  return `${err.name ?? 'Error'}: ${err.message ?? String(e)}`;
+}
+
+function isCredentialsError(e: unknown): boolean {
+  const name = (e as { name?: string }).name ?? '';
+  return /CredentialsProviderError|ExpiredToken|UnrecognizedClient|InvalidClientTokenId/.test(name);
+}
+
+/** Reads the stack outputs the CLI needs (lib/outputs.ts); clear errors for a missing stack or output. */
+export async function resolveStack(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<StackResources> {
+  let outputs: { OutputKey?: string; OutputValue?: string }[];
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    if (!stack) throw new CliError(`stack ${stackName} not found`, ExitCode.NotFound);
+    outputs = stack.Outputs ?? [];
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    const message = (e as Error).message ?? '';
+    if ((e as { name?: string }).name === 'ValidationError' && /does not exist/.test(message)) {
+      throw new CliError(
+        `stack ${stackName} not found (deploy it, or pass --stack/--region; --local for the embedded mode)`,
+        ExitCode.NotFound,
+      );
+    }
+    if (isCredentialsError(e)) {
+      throw new CliError(
+        `no usable AWS credentials (${awsErrorMessage(e)}); set AWS_PROFILE or use --local`,
+        ExitCode.Failure,
+      );
+    }
+    throw new CliError(`DescribeStacks ${stackName}: ${awsErrorMessage(e)}`, ExitCode.Failure);
+  }
+  const value = (key: string) => {
+    const v = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+    if (v === undefined || v === '') {
+      throw new CliError(
+        `stack ${stackName} has no output ${key}: is it a cloudjail stack? (redeploy to update it)`,
+        ExitCode.NotFound,
+      );
+    }
+    return v;
+  };
+  const tableName = value(STACK_OUTPUTS.tableName);
+  const enforcerFunctionName = value(STACK_OUTPUTS.enforcerFunctionName);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value(STACK_OUTPUTS.config));
+  } catch {
+    throw new CliError(`stack ${stackName}: output ${STACK_OUTPUTS.config} is not JSON`);
+  }
+  return {
+    tableName,
+    enforcerFunctionName,
+    config: parseConfig(raw, `stack ${stackName} output ${STACK_OUTPUTS.config}`),
+  };
+}
+
+/** Invokes the enforcer synchronously and returns its report; a function error is a CliError. */
+export async function invokeEnforcer(
+  lambda: LambdaClient,
+  functionName: string,
+  reason: string,
+  options: EnforceOptions = {},
+): Promise<EnforcementReport> {
+  let out: InvokeCommandOutput;
+  try {
+    out = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(
+          JSON.stringify({
+            source: 'cloudjail.cli',
+            reason,
+            ...(options.dryRun ? { dryRun: true } : {}),
+          }),
+        ),
+      }),
+    );
+  } catch (e) {
+    throw new CliError(`invoke ${functionName}: ${awsErrorMessage(e)}`, ExitCode.Failure);
+  }
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  if (out.FunctionError) {
+    const message =
+      typeof body === 'object' && body !== null && 'errorMessage' in body
+        ? String((body as { errorMessage: unknown }).errorMessage)
+        : text;
+    throw new CliError(`enforcer ${functionName} failed: ${message}`, ExitCode.Failure);
+  }
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    !Array.isArray((body as EnforcementReport).nacls)
+  ) {
+    throw new CliError(`enforcer ${functionName} returned no report`, ExitCode.Failure);
+  }
+  return body as EnforcementReport;
+}
+
+async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
+  const stackName = options.stack ?? DEFAULT_STACK_NAME;
+  const clientConfig = options.region ? { region: options.region } : {};
+  const cfn = new CloudFormationClient(clientConfig);
+  let resources: StackResources;
+  try {
+    resources = await resolveStack(cfn, stackName);
+  } finally {
+    cfn.destroy();
+  }
+  const dynamo = new DynamoDBClient(clientConfig);
+  const lambda = new LambdaClient(clientConfig);
+  return {
+    where: `stack ${stackName}`,
+    config: resources.config,
+    store: new DynamoDbBanStore(dynamo, resources.tableName),
+    failures: new DynamoDbFailureWindows(dynamo, resources.tableName),
+    enforce: (reason, opts) => invokeEnforcer(lambda, resources.enforcerFunctionName, reason, opts),
+    now: () => Date.now(),
+    close() {
+      dynamo.destroy();
+      lambda.destroy();
+    },
+  };
+}
+
+export async function openContext(options: ConnectionOptions): Promise<CliContext> {
+  return options.local ? openLocal(options.state ?? defaultStatePath()) : openDeployed(options);
+}
+
+/** Opens a context, runs `fn`, always closes. */
+export async function withContext<T>(
+  options: ConnectionOptions,
+  fn: (ctx: CliContext) => Promise<T>,
+): Promise<T> {
+  const ctx = await openContext(options);
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}

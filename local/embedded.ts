@@ -1,0 +1,138 @@
+/**
+ * The embedded pipeline: the real detector use case and the real enforcer use case wired to an
+ * in-process DynamoDB engine (dynalite) and a local EC2 endpoint holding one sample network ACL
+ * (an allow rule) per configured target, with a settable clock. `npm start`, `cloudjail replay` and
+ * the CLI tests run on it; nothing here talks to AWS.
+ */
+import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
+import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
+import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
+import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import type { JailConfig } from '../lambda/config/jail-config.js';
+import { RecordingEnforcementTrigger } from '../lambda/ports/enforcement-trigger.js';
+import type { NaclEntry } from '../lambda/ports/network-acls.js';
+import { type EnforcementReport, enforceBans } from '../lambda/use-cases/enforce-bans.js';
+import {
+  type IngestReport,
+  ingestLogEvents,
+  type JailRuntime,
+  type LogBatch,
+} from '../lambda/use-cases/ingest-log-events.js';
+import { type LocalEc2, sampleAcl, startLocalEc2 } from './ec2-endpoint.js';
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+
+/** A clock the caller sets: replay advances it to each batch's own log time. */
+export class SettableClock {
+  constructor(private time: number) {}
+  now(): number {
+    return this.time;
+  }
+  set(time: number): void {
+    this.time = time;
+  }
+}
+
+/** Builds the detector's jails (filters loaded once) from a validated configuration. */
+export function jailRuntimes(jails: readonly JailConfig[]): JailRuntime[] {
+  return jails.map((config) => {
+    const filter = loadBuiltinOrFileFilter(config.filter);
+    return { config, createMatcher: () => filter.createMatcher({ timeZone: config.timezone }) };
+  });
+}
+
+/** One inbound entry of a NACL, with the NACL's id (what the demo and `replay` print). */
+export interface AclRow extends NaclEntry {
+  readonly naclId: string;
+}
+
+export interface EmbeddedPipeline {
+  readonly config: CloudjailConfig;
+  readonly jails: readonly JailRuntime[];
+  readonly dynamodb: EmbeddedDynamoDb;
+  readonly ec2: LocalEc2;
+  readonly store: DynamoDbBanStore;
+  readonly failures: DynamoDbFailureWindows;
+  readonly clock: SettableClock;
+  /** Runs one CloudWatch-style batch through the detector use case at the clock's time. */
+  ingest(batch: LogBatch): Promise<IngestReport>;
+  /** Runs the enforcer use case at the clock's time. */
+  enforce(options?: { readonly dryRun?: boolean }): Promise<EnforcementReport>;
+  /** Inbound entries of every target NACL (allow rules and default denies included), by rule. */
+  inboundEntries(): AclRow[];
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  readonly config: CloudjailConfig;
+  /** Jails to run (default: the configuration's). */
+  readonly jails?: readonly JailRuntime[];
+  /** Start time of the clock (epoch ms; default 0: replay sets it before the first batch). */
+  readonly startAt?: number;
+}
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedPipeline> {
+  const { config } = options;
+  const jails = options.jails ?? jailRuntimes(config.jails);
+  const clock = new SettableClock(options.startAt ?? 0);
+  const dynamodb = await startEmbeddedDynamoDb();
+  let ec2: LocalEc2;
+  try {
+    ec2 = await startLocalEc2({
+      acls: config.targets.map((t) => sampleAcl(t.naclId)),
+      ruleQuota: config.enforcement.ruleQuota,
+    });
+  } catch (e) {
+    await dynamodb.stop();
+    throw e;
+  }
+  const client = dynamodb.client();
+  const store = new DynamoDbBanStore(client, dynamodb.tableName);
+  const failures = new DynamoDbFailureWindows(client, dynamodb.tableName);
+  const nacls = new Ec2NetworkAcls({ client: ec2.client() });
+  const trigger = new RecordingEnforcementTrigger();
+  const now = () => clock.now();
+  return {
+    config,
+    jails,
+    dynamodb,
+    ec2,
+    store,
+    failures,
+    clock,
+    ingest: (batch) =>
+      ingestLogEvents(batch, {
+        store,
+        trigger,
+        jails,
+        ignoreip: config.ignoreip,
+        runtimeIgnores: () => store.listIgnores(),
+        now,
+      }),
+    enforce: (opts = {}) =>
+      enforceBans(
+        {
+          store,
+          nacls,
+          jails: config.jails,
+          targets: config.targets,
+          settings: config.enforcement,
+          now,
+          // No real waiting in the embedded mode: the local endpoint never throttles.
+          sleep: async () => {},
+        },
+        { dryRun: opts.dryRun ?? config.enforcement.dryRun },
+      ),
+    inboundEntries: () =>
+      config.targets.flatMap((t) =>
+        ec2
+          .entries(t.naclId)
+          .filter((e) => !e.egress)
+          .sort((a, b) => a.ruleNumber - b.ruleNumber)
+          .map((e) => ({ ...e, naclId: t.naclId })),
+      ),
+    async stop() {
+      await Promise.all([ec2.stop(), dynamodb.stop()]);
+    },
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * Log replay on the embedded pipeline: log files become CloudWatch-style batches, the clock follows
+ * the log's own timestamps, the detector ingests each batch, and the enforcer runs whenever a ban
+ * is created and whenever a ban expires (as the scheduled run would), so the NACL table at the end
+ * is what the deployed system would hold at the log's last moment.
+ *
+ * Several files are merged by time (each with its own log group), so FreeSWITCH and Asterisk
+ * attacks interleave as they would in a fleet.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import type { Ban } from '../lambda/core/ban.js';
+import { createDateDetector } from '../lambda/core/filters/date/index.js';
+import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
+import type { LogEvent } from '../lambda/use-cases/ingest-log-events.js';
+import type { AclRow, EmbeddedPipeline } from './embedded.js';
+
+export interface ReplaySource {
+  readonly path: string;
+  /** Log group the events are delivered under (selects the jails reading it). */
+  readonly logGroup: string;
+  /** Zone of dates written without one (IANA name or UTC+hhmm). */
+  readonly timeZone?: string;
+}
+
+export interface ReplayHooks {
+  /** A ban the detector created, at log time `at`. */
+  onBan?(ban: Ban, at: number): void;
+  /** An enforcer run that changed the NACLs; `entries` is the inbound table after it. */
+  onNaclChange?(entries: readonly AclRow[], report: EnforcementReport, at: number): void;
+  /** Bytes read so far of `total` (every source). */
+  onProgress?(bytes: number, total: number): void;
+}
+
+export interface ReplayResult {
+  readonly lines: number;
+  readonly failures: number;
+  readonly allowlisted: number;
+  /** Every ban created during the replay, in order. */
+  readonly bans: readonly Ban[];
+  /** Log time of the first and last line with a date (null: no dated line). */
+  readonly from: number | null;
+  readonly to: number | null;
+  /** The enforcer's report at the end of the log. */
+  readonly report: EnforcementReport;
+  /** Inbound NACL entries at the end. */
+  readonly entries: readonly AclRow[];
+  readonly enforcerRuns: number;
+}
+
+interface TimedEvent extends LogEvent {
+  readonly source: number;
+}
+
+/** Batch limits: CloudWatch Logs delivers roughly this much per subscription invocation. */
+const MAX_BATCH_EVENTS = 500;
+const MAX_BATCH_SPAN_MS = 1000;
+
+/** Lines of a file, read in large chunks; reports bytes read. */
+async function* fileLines(
+  path: string,
+  onBytes: (n: number) => void,
+): AsyncGenerator<string, void, undefined> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    onBytes(chunk.length);
+    const parts = (rest + chunk.toString('utf8')).split('\n');
+    rest = parts.pop() ?? '';
+    yield* parts;
+  }
+  if (rest !== '') yield rest;
+}
+
+/**
+ * Events of one file with their log time: a line's own date, else the previous line's time
+ * (continuation lines), else `fallback` until the first dated line.
+ */
+async function* timedEvents(
+  source: ReplaySource,
+  index: number,
+  fallback: number,
+  onBytes: (n: number) => void,
+  seen: { lines: number; from: number | null; to: number | null },
+): AsyncGenerator<TimedEvent, void, undefined> {
+  const detector = createDateDetector(undefined, {
+    ...(source.timeZone ? { timeZone: source.timeZone } : {}),
+  });
+  let last: number | undefined;
+  let n = 0;
+  for await (const raw of fileLines(source.path, onBytes)) {
+    n++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    // As fail2ban-regex: blank lines and comments are not log lines.
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    seen.lines++;
+    const date = detector.detect(line, last ?? fallback);
+    if (date && Number.isFinite(date.time)) {
+      // Clocks never run backwards inside one file: an out-of-order line keeps the latest time.
+      last = last === undefined ? date.time : Math.max(last, date.time);
+      seen.from = seen.from === null ? date.time : Math.min(seen.from, date.time);
+      seen.to = seen.to === null ? last : Math.max(seen.to, last);
+    }
+    yield { source: index, id: `${index}:${n}`, timestamp: last ?? fallback, message: line };
+  }
+}
+
+/** Merges per-file event streams by timestamp (stable: ties keep file order). */
+async function* mergeByTime(
+  streams: AsyncGenerator<TimedEvent, void, undefined>[],
+): AsyncGenerator<TimedEvent, void, undefined> {
+  const heads: (TimedEvent | undefined)[] = [];
+  for (const s of streams) heads.push((await s.next()).value ?? undefined);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (h && (best < 0 || h.timestamp < (heads[best] as TimedEvent).timestamp)) best = i;
+    }
+    if (best < 0) return;
+    yield heads[best] as TimedEvent;
+    heads[best] = (await (streams[best] as AsyncGenerator<TimedEvent>).next()).value ?? undefined;
+  }
+}
+
+function denyKey(entries: readonly AclRow[]): string {
+  return entries
+    .map((e) => `${e.naclId}|${e.ruleNumber}|${e.ruleAction}|${e.cidr}|${e.protocol}`)
+    .join('\n');
+}
+
+/**
+ * Replays `sources` through `pipeline`.
+ * @param fallbackTime log time of lines before the first dated one (default: now).
+ */
+export async function replayLogs(
+  pipeline: EmbeddedPipeline,
+  sources: readonly ReplaySource[],
+  hooks: ReplayHooks = {},
+  fallbackTime: number = Date.now(),
+): Promise<ReplayResult> {
+  const total = sources.reduce((sum, s) => sum + statSync(s.path).size, 0);
+  let bytes = 0;
+  const onBytes = (n: number) => {
+    bytes += n;
+    hooks.onProgress?.(bytes, total);
+  };
+  const seen = { lines: 0, from: null as number | null, to: null as number | null };
+  const events = mergeByTime(sources.map((s, i) => timedEvents(s, i, fallbackTime, onBytes, seen)));
+
+  const bans: Ban[] = [];
+  let failures = 0;
+  let allowlisted = 0;
+  let enforcerRuns = 0;
+  let lastReport: EnforcementReport | undefined;
+  let lastTable = denyKey(pipeline.inboundEntries());
+  /** Expiry times of bans created so far (the enforcer must run at each). */
+  const expiries: number[] = [];
+
+  const enforceAt = async (at: number) => {
+    pipeline.clock.set(at);
+    lastReport = await pipeline.enforce();
+    enforcerRuns++;
+    const entries = pipeline.inboundEntries();
+    const key = denyKey(entries);
+    if (key !== lastTable) {
+      lastTable = key;
+      hooks.onNaclChange?.(entries, lastReport, at);
+    }
+  };
+  const sweepUntil = async (t: number) => {
+    expiries.sort((a, b) => a - b);
+    while (expiries.length > 0 && (expiries[0] as number) <= t) {
+      const at = expiries[0] as number;
+      while (expiries.length > 0 && (expiries[0] as number) <= at) expiries.shift();
+      await enforceAt(at);
+    }
+  };
+
+  let batch: TimedEvent[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const first = batch[0] as TimedEvent;
+    const at = Math.max(...batch.map((e) => e.timestamp));
+    await sweepUntil(at);
+    pipeline.clock.set(at);
+    const source = sources[first.source] as ReplaySource;
+    const report = await pipeline.ingest({
+      logGroup: source.logGroup,
+      logStream: source.path,
+      events: batch.map(({ id, timestamp, message }) => ({ id, timestamp, message })),
+    });
+    batch = [];
+    failures += report.failures;
+    allowlisted += report.allowlisted;
+    for (const ban of report.bans) {
+      bans.push(ban);
+      if (ban.expiresAt !== null) expiries.push(ban.expiresAt);
+      hooks.onBan?.(ban, at);
+    }
+    if (report.bans.length > 0) await enforceAt(at);
+  };
+
+  for await (const event of events) {
+    const first = batch[0];
+    if (
+      first &&
+      (event.source !== first.source ||
+        event.timestamp - first.timestamp > MAX_BATCH_SPAN_MS ||
+        batch.length >= MAX_BATCH_EVENTS)
+    ) {
+      await flush();
+    }
+    batch.push(event);
+  }
+  await flush();
+  const end = seen.to ?? fallbackTime;
+  await sweepUntil(end);
+  // A last run at the log's end: the report and table of the final state.
+  await enforceAt(Math.max(end, pipeline.clock.now()));
+  return {
+    lines: seen.lines,
+    failures,
+    allowlisted,
+    bans,
+    from: seen.from,
+    to: seen.to,
+    report: lastReport as EnforcementReport,
+    entries: pipeline.inboundEntries(),
+    enforcerRuns,
+  };
+}
