@@ -40,13 +40,34 @@ function bans(n: number, offset: number, expiresAt: number): Ban[] {
 
 interface Sample {
   readonly ms: number;
+  /** Part of `ms` spent in the ban store (listBans + markExpired on dynalite). */
+  readonly storeMs: number;
   readonly report: EnforcementReport;
 }
 
 async function timed(deps: EnforceBansDeps): Promise<Sample> {
+  let storeMs = 0;
+  const timedStore: EnforceBansDeps['store'] = {
+    listBans: async () => {
+      const t = performance.now();
+      try {
+        return await deps.store.listBans();
+      } finally {
+        storeMs += performance.now() - t;
+      }
+    },
+    markExpired: async (bans, now) => {
+      const t = performance.now();
+      try {
+        await deps.store.markExpired(bans, now);
+      } finally {
+        storeMs += performance.now() - t;
+      }
+    },
+  };
   const started = performance.now();
-  const report = await enforceBans(deps);
-  return { ms: performance.now() - started, report };
+  const report = await enforceBans({ ...deps, store: timedStore });
+  return { ms: performance.now() - started, storeMs, report };
 }
 
 async function world(n: number): Promise<Record<'fill' | 'steady' | 'swap', Sample>> {
@@ -110,13 +131,16 @@ async function main(): Promise<void> {
   );
   console.log(`Date: ${new Date().toISOString().slice(0, 10)}; median of ${REPEAT} fresh worlds\n`);
   await world(1); // warm-up: module loading, SDK initialisation, JIT
-  console.log('| active bans | run | ms (median) | ms (min–max) | mutations | EC2 calls |');
-  console.log('|---:|---|---:|---:|---:|---:|');
+  console.log(
+    '| active bans | run | ms (median) | ms (min–max) | of which store ms (median) | mutations | EC2 calls |',
+  );
+  console.log('|---:|---|---:|---:|---:|---:|---:|');
   for (const n of SIZES) {
     const runs: Record<'fill' | 'steady' | 'swap', Sample>[] = [];
     for (let i = 0; i < REPEAT; i++) runs.push(await world(n));
     for (const name of ['fill', 'steady', 'swap'] as const) {
       const ms = runs.map((r) => r[name].ms);
+      const storeMs = median(runs.map((r) => r[name].storeMs));
       const report = runs[0]![name].report;
       const ops = report.nacls[0]?.mutations.map((m) => m.op) ?? [];
       const kinds = ['create', 'replace', 'delete']
@@ -126,7 +150,7 @@ async function main(): Promise<void> {
         .join(', ');
       // One DescribeNetworkAcls per NACL per run, plus one per mutation.
       console.log(
-        `| ${n} | ${name} | ${median(ms).toFixed(1)} | ${Math.min(...ms).toFixed(1)}–${Math.max(...ms).toFixed(1)} | ${report.mutations}${kinds ? ` (${kinds})` : ''} | ${1 + report.mutations} |`,
+        `| ${n} | ${name} | ${median(ms).toFixed(1)} | ${Math.min(...ms).toFixed(1)}–${Math.max(...ms).toFixed(1)} | ${storeMs.toFixed(1)} | ${report.mutations}${kinds ? ` (${kinds})` : ''} | ${1 + report.mutations} |`,
       );
     }
   }
