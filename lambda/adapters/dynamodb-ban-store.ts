@@ -5,6 +5,8 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -15,7 +17,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Ban, isBanActive } from '../core/ban.js';
 import type { FailureEvent } from '../core/policy/failure-window.js';
-import type { BanStore, IgnoreEntry, JailStats, PutBanResult } from '../ports/ban-store.js';
+import type {
+  BanKey,
+  BanStore,
+  IgnoreEntry,
+  JailStats,
+  PutBanResult,
+  RecordedFailures,
+} from '../ports/ban-store.js';
 import { BAN_HISTORY_MS, ITEM, TABLE_KEYS } from './dynamodb-table.js';
 
 const { partitionKey: PK, sortKey: SK, ttl: TTL } = TABLE_KEYS;
@@ -32,6 +41,23 @@ function decodeFailure(s: string): FailureEvent | undefined {
   const time = Number(s.slice(0, bar));
   return bar > 0 && Number.isFinite(time) ? { time, id: s.slice(bar + 1) } : undefined;
 }
+
+/** Set members → one failure per id (the earliest time if an id was stored with two times). */
+function decodeFailures(members: Iterable<string>): Map<string, number> {
+  const byId = new Map<string, number>();
+  for (const m of members) {
+    const f = decodeFailure(m);
+    if (!f) continue;
+    const known = byId.get(f.id);
+    if (known === undefined || f.time < known) byId.set(f.id, f.time);
+  }
+  return byId;
+}
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX = 100;
+/** Rounds of UnprocessedKeys retries before giving up (the invocation then fails and is retried). */
+const BATCH_GET_ROUNDS = 8;
 
 /** The DynamoDB item of a ban. Exported for the stream-based notifier. */
 export function banToItem(ban: Ban): Record<string, unknown> {
@@ -81,6 +107,10 @@ export function banFromItem(item: Record<string, unknown>): Ban | undefined {
   };
 }
 
+function toEvents(byId: ReadonlyMap<string, number>): FailureEvent[] {
+  return [...byId].map(([id, time]) => ({ id, time }));
+}
+
 export class DynamoDbBanStore implements BanStore {
   private readonly doc: DynamoDBDocumentClient;
 
@@ -98,23 +128,39 @@ export class DynamoDbBanStore implements BanStore {
     address: string,
     failures: readonly FailureEvent[],
     expireAt: number,
-  ): Promise<readonly FailureEvent[]> {
-    // ADD to a string set is idempotent: a redelivered event id is already a member.
+  ): Promise<RecordedFailures> {
+    const Key = { [PK]: `${ITEM.failurePrefix}${jail}`, [SK]: address };
+    if (failures.length === 0) {
+      const out = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }),
+      );
+      const set = out.Item?.ev as Set<string> | undefined;
+      return { failures: toEvents(decodeFailures(set ?? [])), added: 0 };
+    }
+    // ADD to a string set is idempotent: a redelivered event id is already a member. The update is
+    // atomic, so concurrent writers never lose each other's members; ALL_OLD tells which are new.
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { [PK]: `${ITEM.failurePrefix}${jail}`, [SK]: address },
+        Key,
         UpdateExpression: 'ADD #ev :ev SET #ttl = :ttl',
         ExpressionAttributeNames: { '#ev': 'ev', '#ttl': TTL },
         ExpressionAttributeValues: {
           ':ev': new Set(failures.map(encodeFailure)),
           ':ttl': seconds(expireAt),
         },
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: 'ALL_OLD',
       }),
     );
-    const set = out.Attributes?.ev as Set<string> | undefined;
-    return [...(set ?? [])].flatMap((s) => decodeFailure(s) ?? []);
+    const old = decodeFailures((out.Attributes?.ev as Set<string> | undefined) ?? []);
+    const all = new Map(old);
+    let added = 0;
+    for (const f of failures) {
+      const known = all.get(f.id);
+      if (!old.has(f.id) && known === undefined) added++;
+      if (known === undefined || f.time < known) all.set(f.id, f.time);
+    }
+    return { failures: toEvents(all), added };
   }
 
   async forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]) {
@@ -152,6 +198,36 @@ export class DynamoDbBanStore implements BanStore {
       ConsistentRead: true,
     });
     return items.flatMap((i) => banFromItem(i) ?? []);
+  }
+
+  async getBans(keys: readonly BanKey[]): Promise<readonly Ban[]> {
+    const unique = [...new Set(keys.map((k) => `${k.cidr}#${k.jail}`))];
+    const bans: Ban[] = [];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+      let pending: Record<string, unknown>[] | undefined = unique
+        .slice(i, i + BATCH_GET_MAX)
+        .map((sk) => ({ [PK]: ITEM.ban, [SK]: sk }));
+      for (let round = 0; pending && pending.length > 0; round++) {
+        if (round >= BATCH_GET_ROUNDS) {
+          throw new Error(
+            `DynamoDB left ${pending.length} ban key(s) unprocessed after ${round} BatchGetItem rounds`,
+          );
+        }
+        const out: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const ban = banFromItem(item);
+          if (ban) bans.push(ban);
+        }
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys as
+          | Record<string, unknown>[]
+          | undefined;
+      }
+    }
+    return bans;
   }
 
   async putBan(ban: Ban, now: number, previous: Ban | undefined): Promise<PutBanResult> {

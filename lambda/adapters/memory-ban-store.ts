@@ -5,7 +5,14 @@
  */
 import { type Ban, isBanActive } from '../core/ban.js';
 import type { FailureEvent } from '../core/policy/failure-window.js';
-import type { BanStore, IgnoreEntry, JailStats, PutBanResult } from '../ports/ban-store.js';
+import type {
+  BanKey,
+  BanStore,
+  IgnoreEntry,
+  JailStats,
+  PutBanResult,
+  RecordedFailures,
+} from '../ports/ban-store.js';
 
 export class MemoryBanStore implements BanStore {
   private readonly windows = new Map<string, Map<string, number>>();
@@ -19,7 +26,7 @@ export class MemoryBanStore implements BanStore {
     jail: string,
     address: string,
     failures: readonly FailureEvent[],
-  ): Promise<readonly FailureEvent[]> {
+  ): Promise<RecordedFailures> {
     this.calls++;
     const key = `${jail}\u0000${address}`;
     let w = this.windows.get(key);
@@ -27,11 +34,18 @@ export class MemoryBanStore implements BanStore {
       w = new Map();
       this.windows.set(key, w);
     }
-    for (const f of failures) if (!w.has(f.id)) w.set(f.id, f.time);
-    return [...w].map(([id, time]) => ({ id, time }));
+    let added = 0;
+    for (const f of failures) {
+      const known = w.get(f.id);
+      if (known === undefined) added++;
+      // Like the DynamoDB store: one failure per id, the earliest time if an id came twice.
+      if (known === undefined || f.time < known) w.set(f.id, f.time);
+    }
+    return { failures: [...w].map(([id, time]) => ({ id, time })), added };
   }
 
   async forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]) {
+    if (failures.length === 0) return;
     this.calls++;
     const w = this.windows.get(`${jail}\u0000${address}`);
     for (const f of failures) w?.delete(f.id);
@@ -40,6 +54,12 @@ export class MemoryBanStore implements BanStore {
   async bansOf(cidr: string): Promise<readonly Ban[]> {
     this.calls++;
     return [...this.bans.values()].filter((b) => b.cidr === cidr);
+  }
+
+  async getBans(keys: readonly BanKey[]): Promise<readonly Ban[]> {
+    const unique = new Set(keys.map((k) => `${k.cidr}#${k.jail}`));
+    this.calls += Math.ceil(unique.size / 100);
+    return [...unique].flatMap((key) => this.bans.get(key) ?? []);
   }
 
   async putBan(ban: Ban, now: number, previous: Ban | undefined): Promise<PutBanResult> {

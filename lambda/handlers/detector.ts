@@ -32,6 +32,17 @@ export interface DetectorDeps {
   readonly now: () => number;
   /** How long the runtime allowlist is cached per container (ms). */
   readonly ignoreCacheMs?: number;
+  /** Structured logger (default: a Powertools Logger, service `cloudjail-detector`). */
+  readonly logger?: DetectorLogger;
+  /** EMF metrics (default: a Powertools Metrics, namespace `cloudjail`). */
+  readonly metrics?: Metrics;
+}
+
+/** The part of Powertools' Logger the detector uses. */
+export interface DetectorLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface DetectorResult {
@@ -39,7 +50,8 @@ export interface DetectorResult {
   readonly report?: IngestReport;
 }
 
-const logger = new Logger({ serviceName: 'cloudjail-detector' });
+const defaultLogger = new Logger({ serviceName: 'cloudjail-detector' });
+const defaultMetrics = new Metrics({ namespace: 'cloudjail', serviceName: 'detector' });
 
 /** Builds jails (filters loaded once) from the JSON configuration the stack sets. */
 export function jailsFromConfig(
@@ -73,13 +85,21 @@ export function createDetectorHandler(build: () => DetectorDeps) {
   return async (event: unknown): Promise<DetectorResult> => {
     deps ??= build();
     const d = deps;
-    const metrics = new Metrics({ namespace: 'cloudjail', serviceName: 'detector' });
+    const logger = d.logger ?? defaultLogger;
+    const metrics = d.metrics ?? defaultMetrics;
     let batch: ReturnType<typeof decodeSubscription>;
     try {
       batch = decodeSubscription(event);
     } catch (e) {
       if (!(e instanceof PayloadError)) throw e;
-      logger.error('malformed subscription payload skipped', { error: e.message });
+      // Context, never the payload itself: it is attacker-influenced and up to 1 MB.
+      const data = (event as { awslogs?: { data?: unknown } } | null)?.awslogs?.data;
+      logger.error('malformed subscription payload skipped', {
+        error: e.message,
+        dataLength: typeof data === 'string' ? data.length : undefined,
+      });
+      metrics.addMetric('PayloadsMalformed', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
       return { status: 'malformed' };
     }
     if (batch === null) return { status: 'control-message' };
@@ -101,19 +121,36 @@ export function createDetectorHandler(build: () => DetectorDeps) {
         return ignores.entries;
       },
     };
-    const report = await ingestLogEvents(batch, ingestDeps);
+    let report: IngestReport;
+    try {
+      report = await ingestLogEvents(batch, ingestDeps);
+    } catch (e) {
+      // A store outage: fail the invocation so Lambda retries the batch (counting is idempotent).
+      logger.error('batch failed; it will be retried', {
+        logGroup: batch.logGroup,
+        logStream: batch.logStream,
+        events: batch.events.length,
+        error: (e as Error).message,
+      });
+      throw e;
+    }
     metrics.addDimension('logGroup', batch.logGroup);
     metrics.addMetric('FailuresMatched', MetricUnit.Count, report.failures);
     metrics.addMetric('FailuresAllowlisted', MetricUnit.Count, report.allowlisted);
+    metrics.addMetric('FailuresNew', MetricUnit.Count, report.newFailures);
     metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
     metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
     metrics.publishStoredMetrics();
     logger.info('batch ingested', {
       logGroup: batch.logGroup,
+      logStream: batch.logStream,
       events: report.events,
       failures: report.failures,
+      newFailures: report.newFailures,
       allowlisted: report.allowlisted,
+      skippedEvents: report.skippedEvents,
       pairs: report.pairs,
+      alreadyBanned: report.alreadyBanned,
       bans: report.bans.length,
     });
     return { status: 'ingested', report };

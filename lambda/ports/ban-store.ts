@@ -31,10 +31,25 @@ export interface JailStats {
 /** Outcome of a conditional ban write. */
 export type PutBanResult = 'created' | 'already-banned' | 'conflict';
 
+/** The key of one ban record: at most one record per (jail, CIDR), its history in `banCount`. */
+export interface BanKey {
+  readonly jail: string;
+  readonly cidr: string;
+}
+
+/** What {@link BanStore.recordFailures} returns. */
+export interface RecordedFailures {
+  /** Every failure now stored for the (jail, address), one per event id. */
+  readonly failures: readonly FailureEvent[];
+  /** How many of the given failures were new (0 when the same batch is delivered again). */
+  readonly added: number;
+}
+
 export interface BanStore extends DesiredBanReader, BanExpiryRecorder {
   /**
    * Adds failures to the (jail, address) window — idempotently: an event id already stored is not
-   * added again — and returns every failure stored for it. One store request.
+   * added again — and returns every failure stored for it (one per id) and how many were new.
+   * One store request. Concurrent calls for the same window never lose a failure.
    * @param expireAt epoch ms after which the window item may be garbage-collected (TTL).
    */
   recordFailures(
@@ -42,13 +57,20 @@ export interface BanStore extends DesiredBanReader, BanExpiryRecorder {
     address: string,
     failures: readonly FailureEvent[],
     expireAt: number,
-  ): Promise<readonly FailureEvent[]>;
+  ): Promise<RecordedFailures>;
 
   /** Removes failures no decision can need any more (outside the window). */
   forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]): Promise<void>;
 
   /** Ban records of one CIDR in every jail (its history: expired records included). */
   bansOf(cidr: string): Promise<readonly Ban[]>;
+
+  /**
+   * The records of the given (jail, cidr) keys that exist, expired ones included, strongly
+   * consistent. One store request per 100 keys: the detector reads the ban state of a whole batch
+   * at once.
+   */
+  getBans(keys: readonly BanKey[]): Promise<readonly Ban[]>;
 
   /**
    * Writes a ban unless an active ban of the same (jail, cidr) exists — race-free: of N concurrent

@@ -56,14 +56,30 @@ export interface IngestReport {
   /** Failures found (before the allowlist). */
   readonly failures: number;
   readonly allowlisted: number;
+  /** Events skipped: malformed (no id, message or timestamp), or a jail's matcher failed on them. */
   readonly skippedEvents: number;
   readonly pairs: number;
+  /** Failures not stored before (0 when the same batch is delivered again). */
+  readonly newFailures: number;
   readonly bans: readonly Ban[];
   /** Failures from addresses already banned in that jail. */
   readonly alreadyBanned: number;
 }
 
+/**
+ * A line's own date is the failure's time only within this distance of the CloudWatch event
+ * timestamp; otherwise the timestamp is (a wrong `timezone`, a clock far off, or a date-like text
+ * the date detector picked up would move failures out of each other's window).
+ */
+export const LINE_DATE_TOLERANCE_MS = 15 * 60_000;
+
+/** How long a failure window outlives its latest failure before TTL may delete it, beyond findtime. */
+const WINDOW_GRACE_MS = 3_600_000;
 const MAX_MATCHES = 3;
+/** Matched lines kept on a ban are cut to this length (an item is at most 400 KB). */
+const MAX_MATCH_CHARS = 1000;
+/** Conditional ban writes per (jail, address) before leaving it to the next batch. */
+const MAX_BAN_ATTEMPTS = 3;
 
 interface Pending {
   readonly jail: JailRuntime;
@@ -72,167 +88,337 @@ interface Pending {
   readonly matches: string[];
 }
 
-/** Runs `fn` over items with at most `limit` in flight. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>) {
+interface Recorded {
+  readonly pending: Pending;
+  readonly cidr: string | undefined;
+  readonly stored: readonly FailureEvent[];
+}
+
+/**
+ * Runs `fn` over items with at most `limit` in flight, in order of the items. The first failure
+ * rejects the whole run and stops starting new items (the invocation is failing anyway).
+ */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i] as T);
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const workers = Math.max(1, Math.min(Math.floor(limit), items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
   return results;
+}
+
+/**
+ * Keeps, of one batch's failures for a (jail, address), a subset that bans exactly when the whole
+ * set would: walking from the newest, a failure is dropped when the kept ones already hold
+ * `maxretry` failures within findtime after it. So some findtime window holds maxretry kept
+ * failures whenever one held maxretry failures (also together with failures stored earlier and
+ * after any ban floor), and a flood from one address stores at most maxretry failures per findtime
+ * instead of thousands (the window item must stay far below DynamoDB's 400 KB). Deterministic, so a
+ * redelivered batch keeps the same failures.
+ */
+export function thinFailures(
+  failures: readonly FailureEvent[],
+  maxretry: number,
+  findtime: number,
+): FailureEvent[] {
+  const byId = new Map<string, FailureEvent>();
+  for (const f of failures) {
+    const known = byId.get(f.id);
+    if (!known || f.time < known.time) byId.set(f.id, f);
+  }
+  const sorted = [...byId.values()].sort((a, b) =>
+    a.time !== b.time ? b.time - a.time : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  const kept: FailureEvent[] = [];
+  let tooLate = 0; // kept[0..tooLate) are findtime or more after the current failure
+  for (const f of sorted) {
+    while (tooLate < kept.length && (kept[tooLate] as FailureEvent).time - f.time >= findtime) {
+      tooLate++;
+    }
+    if (kept.length - tooLate < maxretry) kept.push(f);
+  }
+  return kept;
+}
+
+/** The failure's event time: the line's own date when usable, else the CloudWatch timestamp. */
+export function failureTime(lineTime: number | null, timestamp: number): number {
+  return lineTime !== null &&
+    Number.isFinite(lineTime) &&
+    Math.abs(lineTime - timestamp) <= LINE_DATE_TOLERANCE_MS
+    ? lineTime
+    : timestamp;
+}
+
+/** Why an event cannot be used, or undefined when it is well-formed. */
+function eventProblem(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return 'not an object';
+  const e = event as Partial<Record<keyof LogEvent, unknown>>;
+  if (typeof e.id !== 'string' || e.id === '') return 'no id string';
+  if (typeof e.message !== 'string') return 'no message string';
+  if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) {
+    return 'no numeric timestamp';
+  }
+  return undefined;
 }
 
 export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promise<IngestReport> {
   const now = deps.now();
   const jails = deps.jails.filter((j) => j.config.logGroups.includes(batch.logGroup));
+  const where = { logGroup: batch.logGroup, logStream: batch.logStream };
   const report = {
     events: batch.events.length,
     failures: 0,
     allowlisted: 0,
     skippedEvents: 0,
     pairs: 0,
+    newFailures: 0,
     bans: [] as Ban[],
     alreadyBanned: 0,
   };
   if (jails.length === 0 || batch.events.length === 0) return report;
 
+  const events: LogEvent[] = [];
+  batch.events.forEach((event, index) => {
+    const problem = eventProblem(event);
+    if (problem === undefined) {
+      events.push(event);
+      return;
+    }
+    report.skippedEvents++;
+    const id = (event as { id?: unknown } | null)?.id;
+    deps.logger?.warn('skipping malformed log event', {
+      ...where,
+      index,
+      ...(typeof id === 'string' ? { eventId: id } : {}),
+      problem,
+    });
+  });
+
   const runtime = await deps.runtimeIgnores();
-  const globalSet = CidrSet.parse([
+  const global = CidrSet.parse([
     ...deps.ignoreip,
     ...runtime.filter((e) => e.jail === undefined).map((e) => e.cidr),
-  ]).set;
+  ]);
+  if (global.invalid.length > 0) {
+    deps.logger?.warn('ignoring invalid allowlist entries', { entries: global.invalid });
+  }
   const pending = new Map<string, Pending>();
-  const failedPerJail = new Map<string, number>();
 
   for (const jail of jails) {
+    const name = jail.config.name;
     const jailSet = CidrSet.parse([
       ...jail.config.ignoreip,
-      ...runtime.filter((e) => e.jail === jail.config.name).map((e) => e.cidr),
-    ]).set;
+      ...runtime.filter((e) => e.jail === name).map((e) => e.cidr),
+    ]);
+    if (jailSet.invalid.length > 0) {
+      deps.logger?.warn('ignoring invalid allowlist entries', {
+        jail: name,
+        entries: jailSet.invalid,
+      });
+    }
     const matcher = jail.createMatcher();
-    for (const event of batch.events) {
-      if (typeof event?.message !== 'string' || typeof event.id !== 'string') {
+    for (const event of events) {
+      let outcomes: ReturnType<typeof matcher.matchEvent>;
+      try {
+        outcomes = matcher.matchEvent(event.message, { now, timestamp: event.timestamp });
+      } catch (e) {
         report.skippedEvents++;
-        deps.logger?.warn('skipping malformed log event', {
-          logGroup: batch.logGroup,
-          logStream: batch.logStream,
-          eventId: typeof event?.id === 'string' ? event.id : undefined,
+        deps.logger?.warn('skipping log event the filter failed on', {
+          ...where,
+          jail: name,
+          eventId: event.id,
+          error: (e as Error).message,
         });
         continue;
       }
-      const timestamp = Number.isFinite(event.timestamp) ? event.timestamp : now;
-      const outcomes = matcher.matchEvent(event.message, { now, timestamp });
       let k = 0;
       for (const outcome of outcomes) {
         for (const failure of outcome.failures) {
           // The event id plus the failure's position identify it across redeliveries.
           const id = `${event.id}:${k++}`;
           report.failures++;
-          if (globalSet.has(failure.host) || jailSet.has(failure.host)) {
+          if (global.set.has(failure.host) || jailSet.set.has(failure.host)) {
             report.allowlisted++;
             continue;
           }
-          const key = `${jail.config.name}\u0000${failure.host}`;
+          const key = `${name}\u0000${failure.host}`;
           let p = pending.get(key);
           if (!p) {
             p = { jail, address: failure.host, failures: [], matches: [] };
             pending.set(key, p);
           }
-          p.failures.push({ id, time: failure.time ?? timestamp });
-          if (p.matches.length < MAX_MATCHES) p.matches.push(failure.line);
-          failedPerJail.set(jail.config.name, (failedPerJail.get(jail.config.name) ?? 0) + 1);
+          p.failures.push({ id, time: failureTime(failure.time, event.timestamp) });
+          if (p.matches.length < MAX_MATCHES)
+            p.matches.push(failure.line.slice(0, MAX_MATCH_CHARS));
         }
       }
     }
   }
   report.pairs = pending.size;
+  const concurrency = deps.concurrency ?? 16;
 
-  const bannedPerJail = new Map<string, number>();
-  await mapLimit([...pending.values()], deps.concurrency ?? 16, async (p) => {
+  // 1. One request per (jail, address): record the batch's failures, read the whole window back.
+  const failedPerJail = new Map<string, number>();
+  const recorded = await mapLimit([...pending.values()], concurrency, async (p) => {
     const cfg = p.jail.config;
-    const latest = Math.max(now, ...p.failures.map((f) => f.time));
-    const stored = await deps.store.recordFailures(
+    const kept = thinFailures(p.failures, cfg.maxretry, cfg.findtime);
+    let latest = now;
+    for (const f of kept) if (f.time > latest) latest = f.time;
+    const { failures: stored, added } = await deps.store.recordFailures(
       cfg.name,
       p.address,
-      p.failures,
-      latest + cfg.findtime + 3_600_000,
+      kept,
+      latest + cfg.findtime + WINDOW_GRACE_MS,
     );
-    let decision = evaluateWindow(stored, cfg.maxretry, cfg.findtime);
-    if (!decision.ban) {
-      await prune(deps.store, cfg, p.address, stored, now);
-      return;
-    }
-    const cidr = hostCidr(p.address)?.text;
-    if (!cidr) return;
-    // Up to two attempts: a 'conflict' means another writer changed the record meanwhile.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const history = await deps.store.bansOf(cidr);
-      const previous = history.find((b) => b.jail === cfg.name);
+    // Failures thinned away count as new exactly when the batch was new.
+    const fresh = added === 0 ? 0 : added + (p.failures.length - kept.length);
+    report.newFailures += fresh;
+    failedPerJail.set(cfg.name, (failedPerJail.get(cfg.name) ?? 0) + fresh);
+    return { pending: p, cidr: hostCidr(p.address)?.text, stored } satisfies Recorded;
+  });
+
+  // 2. Windows that hold maxretry failures: read their ban records in one batch, then decide.
+  const candidates = recorded.filter(
+    (r): r is Recorded & { cidr: string } =>
+      r.cidr !== undefined &&
+      evaluateWindow(r.stored, r.pending.jail.config.maxretry, r.pending.jail.config.findtime).ban,
+  );
+  const records = new Map<string, Ban>();
+  if (candidates.length > 0) {
+    const found = await deps.store.getBans(
+      candidates.map((c) => ({ jail: c.pending.jail.config.name, cidr: c.cidr })),
+    );
+    for (const b of found) records.set(`${b.jail}\u0000${b.cidr}`, b);
+  }
+  const bannedPerJail = new Map<string, number>();
+  const floors = new Map<Recorded, number>();
+  await mapLimit(candidates, concurrency, async (c) => {
+    const cfg = c.pending.jail.config;
+    const { address, failures, matches } = c.pending;
+    let previous = records.get(`${cfg.name}\u0000${c.cidr}`);
+    let history: readonly Ban[] | undefined;
+    for (let attempt = 0; attempt < MAX_BAN_ATTEMPTS; attempt++) {
+      if (previous?.lastFailureAt !== undefined) floors.set(c, previous.lastFailureAt);
       if (previous && isBanActive(previous, now)) {
-        report.alreadyBanned += p.failures.length;
+        report.alreadyBanned += failures.length;
         return;
       }
-      decision = evaluateWindow(stored, cfg.maxretry, cfg.findtime, previous?.lastFailureAt);
+      const decision = evaluateWindow(
+        c.stored,
+        cfg.maxretry,
+        cfg.findtime,
+        previous?.lastFailureAt,
+      );
       if (!decision.ban) return;
+      if (cfg.increment.overalljails && history === undefined) {
+        history = await deps.store.bansOf(c.cidr);
+        previous = history.find((b) => b.jail === cfg.name);
+        continue; // re-check the fresher record
+      }
       const previousBans = cfg.increment.overalljails
-        ? history.reduce((n, b) => n + b.banCount, 0)
+        ? (history ?? []).reduce((n, b) => n + b.banCount, 0)
         : (previous?.banCount ?? 0);
       const duration = banDuration(cfg.bantime, previousBans, cfg.increment);
+      const lastFailureAt = decision.events[decision.events.length - 1]?.time ?? now;
       const ban: Ban = {
         jail: cfg.name,
-        cidr,
+        cidr: c.cidr,
         createdAt: now,
         expiresAt: duration === PERMANENT ? null : now + duration,
         source: 'detector',
         failures: decision.count,
         banCount: (previous?.banCount ?? 0) + 1,
         reason: `${decision.count} failures in ${formatDuration(cfg.findtime)}`,
-        matches: p.matches,
+        matches,
         logGroup: batch.logGroup,
         logStream: batch.logStream,
-        lastFailureAt: decision.events[decision.events.length - 1]?.time ?? now,
+        lastFailureAt,
       };
       const result = await deps.store.putBan(ban, now, previous);
       if (result === 'created') {
+        floors.set(c, lastFailureAt);
         report.bans.push(ban);
         bannedPerJail.set(cfg.name, (bannedPerJail.get(cfg.name) ?? 0) + 1);
         deps.logger?.info('ban created', {
           jail: cfg.name,
-          address: p.address,
+          address,
+          cidr: c.cidr,
           failures: decision.count,
           banCount: ban.banCount,
           expiresAt: ban.expiresAt,
         });
         return;
       }
-      if (result === 'already-banned') return;
+      if (result === 'already-banned') {
+        report.alreadyBanned += failures.length;
+        return;
+      }
+      // 'conflict': another writer changed the record since we read it; read it again.
+      history = await deps.store.bansOf(c.cidr);
+      previous = history.find((b) => b.jail === cfg.name);
     }
+    deps.logger?.warn('ban record kept changing; left to the next batch', {
+      jail: cfg.name,
+      address,
+      attempts: MAX_BAN_ATTEMPTS,
+    });
   });
 
+  // 3. Keep windows small: forget failures no decision can need any more.
+  await mapLimit(recorded, concurrency, (r) =>
+    prune(deps.store, r.pending.jail.config, r.pending.address, r.stored, now, floors.get(r)),
+  );
+
   await Promise.all(
-    [...failedPerJail].map(([jail, failed]) =>
-      deps.store.addStats(jail, failed, bannedPerJail.get(jail) ?? 0),
-    ),
+    [...new Set([...failedPerJail.keys(), ...bannedPerJail.keys()])].flatMap((jail) => {
+      const failed = failedPerJail.get(jail) ?? 0;
+      const banned = bannedPerJail.get(jail) ?? 0;
+      return failed > 0 || banned > 0 ? [deps.store.addStats(jail, failed, banned)] : [];
+    }),
   );
   if (report.bans.length > 0) {
-    await deps.trigger.trigger(`${report.bans.length} new ban(s) from ${batch.logGroup}`);
+    // A lost trigger is harmless (the scheduled enforcer run converges), so it never fails the batch.
+    try {
+      await deps.trigger.trigger(`${report.bans.length} new ban(s) from ${batch.logGroup}`);
+    } catch (e) {
+      deps.logger?.warn('enforcer trigger failed; the scheduled run will converge', {
+        ...where,
+        bans: report.bans.length,
+        error: (e as Error).message,
+      });
+    }
   }
   return report;
 }
 
-/** Drops failures older than any window that can still matter, when the set grows large. */
+/**
+ * Drops, once a window holds more than a few maxretry of failures, those no decision can need:
+ * older than two findtimes before now, or consumed by a ban (at or before its last failure).
+ */
 async function prune(
   store: BanStore,
   cfg: JailConfig,
   address: string,
   stored: readonly FailureEvent[],
   now: number,
+  floor: number | undefined,
 ): Promise<void> {
   if (stored.length <= Math.max(4 * cfg.maxretry, 32)) return;
-  const { drop } = pruneFailures(stored, now - 2 * cfg.findtime);
+  const { drop } = pruneFailures(stored, now - 2 * cfg.findtime, floor);
   if (drop.length > 0) await store.forgetFailures(cfg.name, address, drop);
 }

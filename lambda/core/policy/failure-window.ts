@@ -58,13 +58,19 @@ export function evaluateWindow(
   return { count: best, ban: best >= maxretry, at, events };
 }
 
-/** Keeps what later decisions can still need: failures newer than `horizon`. */
+/**
+ * Keeps what later decisions can still need: failures at or after `horizon` and, when a ban
+ * consumed the failures up to `floor` (its last failure), after `floor`.
+ */
 export function pruneFailures(
   failures: readonly FailureEvent[],
   horizon: number,
+  floor?: number,
 ): { keep: FailureEvent[]; drop: FailureEvent[] } {
   const keep: FailureEvent[] = [];
   const drop: FailureEvent[] = [];
-  for (const f of failures) (f.time >= horizon ? keep : drop).push(f);
+  for (const f of failures) {
+    (f.time >= horizon && (floor === undefined || f.time > floor) ? keep : drop).push(f);
+  }
   return { keep, drop };
 }
