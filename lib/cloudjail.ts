@@ -8,7 +8,7 @@
  * synth time.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -35,6 +35,7 @@ import {
 import { ENV } from '../lambda/config/env-names.js';
 import { parseJails } from '../lambda/config/jail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
+import { planFilterBundle } from './filter-bundle.js';
 import { subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
@@ -113,9 +114,10 @@ export const CLOUDJAIL_DEFAULTS = {
 
 interface ResolvedProps {
   readonly config: CloudjailConfig;
-  /** The validated configuration JSON the Lambdas read (user filter paths rewritten to basenames). */
+  /** The validated configuration JSON the Lambdas read (user filter paths rewritten). */
   readonly configJson: string;
-  readonly userFilterFiles: readonly string[];
+  /** User filter files to ship: path relative to LAMBDA_FILTER_DIR → local file. */
+  readonly userFilterFiles: ReadonlyMap<string, string>;
   readonly deletionProtection: boolean;
   readonly tableRemovalPolicy: RemovalPolicy;
   readonly functionLogRetentionDays: number;
@@ -139,11 +141,23 @@ function integerIn(
   return value;
 }
 
-/** The `.conf` file part of a filter spec (`./my.conf[mode=x]` → `./my.conf`), if it is one. */
-function userFilterPath(spec: string): string | undefined {
-  const bracket = spec.indexOf('[');
-  const name = (bracket >= 0 ? spec.slice(0, bracket) : spec).trim();
-  return name.endsWith('.conf') ? name : undefined;
+/** Seconds between runs of a `rate(N unit)` expression; undefined for `cron(...)`. */
+function rateSeconds(expression: string): number | undefined {
+  const match = /^rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)$/.exec(expression);
+  if (!match) return undefined;
+  const unit = { minute: 60, hour: 3600, day: 86_400 }[match[2] as 'minute' | 'hour' | 'day'];
+  return Number(match[1]) * unit;
+}
+
+/** The configuration without its comment keys (`"//..."`), at any depth. */
+function withoutComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutComments);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !key.startsWith('//'))
+      .map(([key, v]) => [key, withoutComments(v)]),
+  );
 }
 
 /**
@@ -180,11 +194,17 @@ export function resolveCloudjailProps(props: CloudjailProps): ResolvedProps {
     CLOUDJAIL_DEFAULTS.enforcerTimeoutSeconds,
   );
 
-  // User filter files: must exist now (they are copied into the detector package) and must not
-  // shadow a built-in file of the same name.
+  // Scheduled runs must not overlap: with reserved concurrency 1 an overlapping run is throttled.
+  const interval = parsed.value ? rateSeconds(enforcementSchedule(parsed.value)) : undefined;
+  if (interval !== undefined && enforcerTimeoutSeconds >= interval) {
+    problems.push(
+      `enforcerTimeoutSeconds: ${enforcerTimeoutSeconds} must be below the enforcement.schedule interval (${interval} s)`,
+    );
+  }
+
+  // Filters: each jail's filter is compiled now, as the detector will load it from its package;
+  // user files it reads are shipped beside the built-ins (see filter-bundle.ts).
   const configDir = props.configDir ?? process.cwd();
-  const builtins = new Set(listBuiltinFilterFiles());
-  const userFilterFiles: string[] = [];
   const rawJails =
     typeof props.config === 'object' && props.config !== null
       ? (props.config as Record<string, unknown>)['jails']
@@ -192,47 +212,26 @@ export function resolveCloudjailProps(props: CloudjailProps): ResolvedProps {
   const rewrittenJails: unknown[] = Array.isArray(rawJails) ? [...rawJails] : [];
   // Checked even when other sections are broken, so every problem shows at once.
   const jails = parsed.value?.jails ?? parseJails(rawJails, 'jails').value ?? [];
-  for (const [index, jail] of jails.entries()) {
-    const file = userFilterPath(jailFilterSpec(jail));
-    if (!file) continue;
-    const absolute = isAbsolute(file) ? file : resolve(configDir, file);
-    const at = `jails[${index}].filter`;
-    if (!existsSync(absolute)) {
-      problems.push(`${at}: filter file ${JSON.stringify(file)} not found (looked at ${absolute})`);
-      continue;
-    }
-    const name = basename(absolute);
-    if (builtins.has(name)) {
-      problems.push(
-        `${at}: filter file name ${JSON.stringify(name)} collides with the built-in filter.d/${name}; rename it`,
-      );
-      continue;
-    }
-    if (!userFilterFiles.includes(absolute)) {
-      if (userFilterFiles.some((other) => basename(other) === name)) {
-        problems.push(`${at}: two different filter files are named ${JSON.stringify(name)}`);
-        continue;
-      }
-      userFilterFiles.push(absolute);
-    }
-    // In the Lambda the file sits in the filter directory under its base name; an absolute path
-    // loads it whatever the working directory, with the built-ins beside it for `before =`.
+  const { bundle, plans } = planFilterBundle(
+    jails.map(jailFilterSpec),
+    LAMBDA_FILTER_DIR,
+    join(PROJECT_ROOT, 'filter.d'),
+    configDir,
+  );
+  problems.push(...bundle.problems);
+  for (const [index, plan] of plans.entries()) {
     const rawJail = rewrittenJails[index];
-    if (typeof rawJail === 'object' && rawJail !== null) {
-      const spec = String((rawJail as Record<string, unknown>)['filter']);
-      rewrittenJails[index] = {
-        ...rawJail,
-        filter: spec.replace(file, `${LAMBDA_FILTER_DIR}/${name}`),
-      };
+    if (plan && typeof rawJail === 'object' && rawJail !== null) {
+      rewrittenJails[index] = { ...rawJail, filter: plan.lambdaSpec };
     }
   }
 
   let configJson = '';
   if (parsed.value) {
-    configJson = JSON.stringify({
-      ...(props.config as Record<string, unknown>),
-      jails: rewrittenJails,
-    });
+    // Comment keys (`//...`) are dropped: the environment has little room.
+    configJson = JSON.stringify(
+      withoutComments({ ...(props.config as Record<string, unknown>), jails: rewrittenJails }),
+    );
     // Leave headroom for the other variables (table name, ARNs, Powertools settings).
     const budget = LAMBDA_ENV_LIMIT_BYTES - 1024;
     if (Buffer.byteLength(configJson) > budget) {
@@ -251,7 +250,7 @@ export function resolveCloudjailProps(props: CloudjailProps): ResolvedProps {
   return {
     config: parsed.value,
     configJson,
-    userFilterFiles,
+    userFilterFiles: bundle.userFiles,
     deletionProtection,
     tableRemovalPolicy: props.tableRemovalPolicy ?? CLOUDJAIL_DEFAULTS.tableRemovalPolicy,
     functionLogRetentionDays,
@@ -267,6 +266,35 @@ export function listBuiltinFilterFiles(): string[] {
   return readdirSync(dir)
     .filter((name) => name.endsWith('.conf') || name.endsWith('.local'))
     .sort();
+}
+
+/** The `source` of the scheduled enforcer event (`{ "source": "cloudjail.schedule" }`). */
+export const SCHEDULE_EVENT_SOURCE = 'cloudjail.schedule';
+
+/** Scheduler retries of a failed enforcer invocation (within Scheduler's 60 s minimum age). */
+const SCHEDULE_RETRY_ATTEMPTS = 2;
+
+/**
+ * LambdaInvoke, but the scheduler role may invoke only the function's unqualified ARN (the one it
+ * targets); LambdaInvoke's grantInvoke would also allow `<arn>:*`, every version and alias.
+ */
+class InvokeUnqualifiedFunction extends schedulerTargets.LambdaInvoke {
+  private readonly target: lambda.IFunction;
+
+  constructor(target: lambda.IFunction, props: schedulerTargets.ScheduleTargetBaseProps) {
+    super(target, props);
+    this.target = target;
+  }
+
+  protected override addTargetActionToRole(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeEnforcerOnly',
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.target.functionArn],
+      }),
+    );
+  }
 }
 
 function shellQuote(text: string): string {
@@ -380,7 +408,21 @@ export class Cloudjail extends Construct {
         retention: resolved.functionLogRetentionDays as logs.RetentionDays,
         removalPolicy: RemovalPolicy.DESTROY,
       });
+      // Our own role instead of AWSLambdaBasicExecutionRole (logs:* on every group): the function
+      // may write to its own log group and nothing else; the grants below add the rest.
+      const role = new iam.Role(this, `${name}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `cloudjail ${options.service} function`,
+      });
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogGroupOnly',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
       return new nodejs.NodejsFunction(this, name, {
+        role,
         entry: join(PROJECT_ROOT, entry),
         handler: 'handler',
         projectRoot: PROJECT_ROOT,
@@ -446,10 +488,10 @@ export class Cloudjail extends Construct {
             (name) =>
               `cp ${shellQuote(join(inputDir, 'filter.d', name))} ${shellQuote(join(outputDir, 'filter.d', name))}`,
           ),
-          ...resolved.userFilterFiles.map(
-            (file) =>
-              `cp ${shellQuote(file)} ${shellQuote(join(outputDir, 'filter.d', basename(file)))}`,
-          ),
+          ...[...resolved.userFilterFiles].flatMap(([relative, file]) => [
+            `mkdir -p ${shellQuote(dirname(join(outputDir, 'filter.d', relative)))}`,
+            `cp ${shellQuote(file)} ${shellQuote(join(outputDir, 'filter.d', relative))}`,
+          ]),
         ],
       },
       asyncOptions: {
@@ -500,7 +542,8 @@ export class Cloudjail extends Construct {
       }),
     );
 
-    // Ban records on the stream → notifier (only ban items, filtered at the event source).
+    // Ban records on the stream → notifier. Filtered at the event source to pk = BAN exactly
+    // (failure windows, allowlist and stats items never invoke it; TTL deletes carry Keys too).
     this.notifier.addEventSource(
       new eventSources.DynamoEventSource(this.table, {
         startingPosition: lambda.StartingPosition.LATEST,
@@ -514,7 +557,7 @@ export class Cloudjail extends Construct {
             dynamodb: {
               Keys: {
                 [TABLE_SCHEMA.partitionKey]: {
-                  S: lambda.FilterRule.beginsWith(TABLE_SCHEMA.banPartitionPrefix),
+                  S: lambda.FilterRule.isEqual(TABLE_SCHEMA.banPartitionKey),
                 },
               },
             },
@@ -533,13 +576,14 @@ export class Cloudjail extends Construct {
     this.schedule = new scheduler.Schedule(this, 'EnforcerSchedule', {
       description: 'cloudjail: converge NACLs to the ban table, expire bans, repair drift',
       schedule: scheduler.ScheduleExpression.expression(enforcementSchedule(this.config)),
-      target: new schedulerTargets.LambdaInvoke(this.enforcer, {
+      target: new InvokeUnqualifiedFunction(this.enforcer, {
         role: this.schedulerRole,
-        input: scheduler.ScheduleTargetInput.fromObject({ source: 'cloudjail.schedule' }),
+        input: scheduler.ScheduleTargetInput.fromObject({ source: SCHEDULE_EVENT_SOURCE }),
         deadLetterQueue: this.enforcerDlq,
-        // The next scheduled run supersedes a missed one.
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(1),
+        // A failed delivery is retried within the minute (60 s is Scheduler's minimum event age);
+        // after that the next scheduled run supersedes it.
+        retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
+        maxEventAge: Duration.seconds(60),
       }),
     });
 
@@ -656,12 +700,11 @@ export class Cloudjail extends Construct {
       period: Duration.minutes(1),
       statistic: 'Maximum',
     });
-    const bansCreated = new cloudwatch.Metric({
-      namespace: METRICS.namespace,
-      metricName: METRICS.bansCreated,
-      dimensionsMap: { service: METRICS.detectorService },
+    // The detector publishes BansCreated per log group (dimensions service + logGroup): sum them.
+    const bansCreated = new cloudwatch.MathExpression({
+      expression: `SUM(SEARCH('{${METRICS.namespace},logGroup,service} MetricName="${METRICS.bansCreated}" service="${METRICS.detectorService}"', 'Sum', 300))`,
+      label: 'Bans created (all log groups)',
       period: Duration.minutes(5),
-      statistic: 'Sum',
     });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(6),

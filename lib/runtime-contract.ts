@@ -13,8 +13,8 @@ export interface TableSchema {
   readonly partitionKey: string;
   readonly sortKey: string;
   readonly ttlAttribute: string;
-  /** Prefix of the partition key of ban items (the notifier's stream filter). */
-  readonly banPartitionPrefix: string;
+  /** Partition key of every ban item, exactly (the notifier's stream filter). */
+  readonly banPartitionKey: string;
   readonly globalSecondaryIndexes: readonly {
     readonly indexName: string;
     readonly partitionKey: string;
@@ -27,8 +27,8 @@ export const TABLE_SCHEMA: TableSchema = {
   partitionKey: TABLE_KEYS.partitionKey,
   sortKey: TABLE_KEYS.sortKey,
   ttlAttribute: TABLE_KEYS.ttl,
-  // Ban items have exactly pk = BAN; a prefix filter on it matches them and nothing else.
-  banPartitionPrefix: ITEM.ban,
+  // Ban items have exactly pk = BAN (sk = <cidr>#<jail>); other item types use other keys.
+  banPartitionKey: ITEM.ban,
   globalSecondaryIndexes: [],
 };
 

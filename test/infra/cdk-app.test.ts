@@ -1,0 +1,185 @@
+/**
+ * The CDK app as users run it: configuration errors surface at synth, all at once (construct and
+ * `bin/` entry), and the real `npx cdk synth` of the repository succeeds offline with the example
+ * context, cdk-nag on, esbuild local (never Docker). This is CI's `npx cdk synth` step.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lambda/core/errors.js';
+import { PROJECT_ROOT, resolveCloudjailProps } from '../../lib/cloudjail.js';
+import { exampleConfig } from './helpers.js';
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const bad = () => {
+  const config = exampleConfig();
+  return {
+    ...config,
+    notifications: { email: 'not-an-address' },
+    logGroups: { '/not/used/by/any/jail': { create: true, retentionDays: 31 } },
+    bogus: true,
+    jails: [
+      ...(config['jails'] as unknown[]),
+      { name: 'missing-file', filter: 'nowhere/missing.conf', logGroups: ['/x'] },
+    ],
+  };
+};
+
+describe('configuration errors surface at synth, all at once', () => {
+  it('throws one ConfigError listing every problem, props included', () => {
+    const problems = problemsOf(() =>
+      resolveCloudjailProps({ config: bad(), configDir: PROJECT_ROOT, detectorMemoryMb: 64 }),
+    ).join('\n');
+    expect(problems).toMatch(/^bogus: unknown key/m);
+    expect(problems).toMatch(/notifications\.email: "not-an-address" is not an e-mail address/);
+    expect(problems).toMatch(/logGroups\["\/not\/used\/by\/any\/jail"\]\.retentionDays: 31/);
+    expect(problems).toMatch(/logGroups\["\/not\/used\/by\/any\/jail"\]: no jail reads/);
+    expect(problems).toMatch(/detectorMemoryMb: 64 is not an integer from 128 to 10240/);
+    expect(problems).toMatch(/jails\[2\]\.filter: filter file "nowhere\/missing\.conf" not found/);
+  });
+
+  it('includes problems from the jail and target parsers', () => {
+    const config = exampleConfig();
+    (config['jails'] as Record<string, unknown>[])[0]!['findtime'] = '10x';
+    config['targets'] = [{ naclId: 'not-a-nacl' }];
+    const problems = problemsOf(() => resolveCloudjailProps({ config }));
+    expect(problems.some((p) => p.startsWith('jails[0].findtime'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('targets[0]'))).toBe(true);
+  });
+
+  it('rejects an unknown filter mode and an enforcer timeout that would overlap runs', () => {
+    const config = exampleConfig();
+    (config['jails'] as Record<string, unknown>[])[0]!['filter'] = 'freeswitch[mode=nosuch]';
+    const problems = problemsOf(() =>
+      resolveCloudjailProps({ config, configDir: PROJECT_ROOT, enforcerTimeoutSeconds: 60 }),
+    );
+    expect(problems.some((p) => p.startsWith('jails[0].filter: '))).toBe(true);
+    expect(problems).toContain(
+      'enforcerTimeoutSeconds: 60 must be below the enforcement.schedule interval (60 s)',
+    );
+    // A longer schedule leaves room.
+    const slow = exampleConfig();
+    slow['enforcement'] = { schedule: 'rate(5 minutes)' };
+    expect(() =>
+      resolveCloudjailProps({ config: slow, configDir: PROJECT_ROOT, enforcerTimeoutSeconds: 60 }),
+    ).not.toThrow();
+  });
+
+  it('makes the CDK app exit 1 with every problem on stderr (what `cdk synth` shows)', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cloudjail-bin-'));
+    try {
+      const result = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(PROJECT_ROOT, 'bin/cloudjail.ts')],
+        {
+          cwd: PROJECT_ROOT,
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            CDK_OUTDIR: outdir,
+            CDK_CONTEXT_JSON: JSON.stringify({ cloudjail: bad() }),
+          },
+        },
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/invalid cloudjail configuration \(\d+ problems\)/);
+      expect(result.stderr).toContain('bogus: unknown key');
+      expect(result.stderr).toContain('notifications.email');
+      expect(result.stderr).toContain('nowhere/missing.conf');
+      expect(result.stderr).not.toMatch(/\n\s+at /); // a list, not a stack trace
+      expect(readdirSync(outdir)).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** True when this machine can run a command in a fresh network namespace (no network at all). */
+function canIsolateNetwork(): boolean {
+  return spawnSync('unshare', ['-rn', 'true']).status === 0;
+}
+
+describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
+  it('succeeds offline with the example context, cdk-nag on, no Docker', () => {
+    const work = mkdtempSync(join(tmpdir(), 'cloudjail-cli-synth-'));
+    const outdir = join(work, 'cdk.out');
+    // A `docker` that records any call: bundling must use the local esbuild.
+    const fakeBin = join(work, 'bin');
+    const dockerLog = join(work, 'docker-called');
+    spawnSync('mkdir', ['-p', fakeBin]);
+    writeFileSync(join(fakeBin, 'docker'), `#!/bin/sh\necho "$@" >> '${dockerLog}'\nexit 1\n`);
+    chmodSync(join(fakeBin, 'docker'), 0o755);
+    const isolated = canIsolateNetwork();
+    const command = ['npx', '--no-install', 'cdk', 'synth', '--quiet', '--no-notices'];
+    command.push('--no-version-reporting', '--output', outdir);
+    try {
+      const result = spawnSync(
+        isolated ? 'unshare' : command[0]!,
+        isolated ? ['-rn', ...command] : command.slice(1),
+        {
+          cwd: PROJECT_ROOT,
+          encoding: 'utf8',
+          timeout: 180_000,
+          // No credentials, no Region, no metadata service, unreachable proxies: synth must not
+          // need any of them (inside a network namespace when available: no network at all).
+          env: {
+            PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`,
+            HOME: work,
+            npm_config_cache: join(work, 'npm-cache'),
+            npm_config_offline: 'true',
+            AWS_EC2_METADATA_DISABLED: 'true',
+            AWS_CONFIG_FILE: join(work, 'no-aws-config'),
+            AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
+            HTTPS_PROXY: 'http://127.0.0.1:9',
+            HTTP_PROXY: 'http://127.0.0.1:9',
+            CDK_DISABLE_VERSION_CHECK: '1',
+            CDK_DISABLE_CLI_TELEMETRY: 'true',
+          },
+        },
+      );
+      expect(result.status, `${isolated ? '(no network) ' : ''}${result.stderr}`).toBe(0);
+      expect(result.stderr).not.toMatch(/AwsSolutions-|Validation failed/);
+      expect(existsSync(dockerLog), 'docker was called').toBe(false);
+      const template = JSON.parse(readFileSync(join(outdir, 'Cloudjail.template.json'), 'utf8'));
+      const types = Object.values(template.Resources as Record<string, { Type: string }>).map(
+        (r) => r.Type,
+      );
+      for (const type of [
+        'AWS::DynamoDB::GlobalTable',
+        'AWS::Lambda::Function',
+        'AWS::Scheduler::Schedule',
+        'AWS::Logs::SubscriptionFilter',
+        'AWS::SNS::Topic',
+        'AWS::SQS::Queue',
+        'AWS::CloudWatch::Alarm',
+        'AWS::CloudWatch::Dashboard',
+      ]) {
+        expect(types, type).toContain(type);
+      }
+      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(3);
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+      expect(report.pluginReports).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
