@@ -4,11 +4,11 @@
  * CloudWatch events (`--events`, JSON Lines), with fail2ban-regex's statistics or a JSON Lines
  * contract (`--json`).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
-import type { Filter, LineOutcome } from '../../lambda/core/filters/index.js';
+import type { Filter, LineOutcome, LogTextSink } from '../../lambda/core/filters/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
 interface RegexOptions {
@@ -70,29 +70,63 @@ function looksLikePath(input: string): boolean {
   );
 }
 
-/**
- * Lines of a stream, split in large chunks: several times faster than node:readline on big logs.
- * A trailing `\r` is dropped (CRLF logs).
- */
-async function* streamLines(stream: NodeJS.ReadableStream): AsyncGenerator<string[]> {
-  let rest = '';
-  stream.setEncoding('utf8');
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const text = rest + chunk;
-    const parts = text.split('\n');
-    rest = parts.pop() ?? '';
-    yield parts;
-  }
-  if (rest !== '') yield [rest];
+const CHUNK_BYTES = 8 << 20;
+
+/** The UTF-8 text of `bytes` up to its last `\n` (never inside a multi-byte sequence), and the rest. */
+function cutAtLastNewline(bytes: Buffer, final: boolean): { text: string; rest: Buffer } {
+  const nl = final ? bytes.length - 1 : bytes.lastIndexOf(10);
+  if (nl < 0) return { text: '', rest: bytes };
+  return { text: bytes.toString('utf8', 0, nl + 1), rest: bytes.subarray(nl + 1) };
 }
 
-async function* lineBatches(input: string): AsyncGenerator<readonly string[]> {
-  if (input === '-') yield* streamLines(process.stdin);
-  else if (existsSync(input) && statSync(input).isFile()) {
-    yield* streamLines(createReadStream(input, { highWaterMark: 1 << 20 }));
-  } else if (looksLikePath(input)) {
-    throw new CliError(`log file not found: ${input}`);
-  } else yield [input];
+/**
+ * A log's text in large chunks of whole lines (decoded from UTF-8 as one piece each): the matcher
+ * scans a chunk without splitting it into an array of lines.
+ */
+async function* textChunks(input: string): AsyncGenerator<string> {
+  if (input !== '-' && existsSync(input) && statSync(input).isFile()) {
+    const fd = openSync(input, 'r');
+    try {
+      let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      let held = 0;
+      for (;;) {
+        if (held === buf.length) {
+          // One line longer than the buffer: grow it.
+          const bigger = Buffer.allocUnsafe(buf.length * 2);
+          buf.copy(bigger, 0, 0, held);
+          buf = bigger;
+        }
+        const read = readSync(fd, buf, held, buf.length - held, null);
+        const final = read === 0;
+        const filled = held + read;
+        if (filled === 0) return;
+        const { text, rest } = cutAtLastNewline(buf.subarray(0, filled), final);
+        if (text !== '') yield text;
+        if (final) return;
+        held = rest.length;
+        rest.copy(buf, 0);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  if (input === '-') {
+    let pending: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      pending.push(chunk);
+      size += chunk.length;
+      if (size < 1 << 20) continue;
+      const { text, rest } = cutAtLastNewline(Buffer.concat(pending, size), false);
+      if (text !== '') yield text;
+      pending = [rest];
+      size = rest.length;
+    }
+    if (size > 0) yield cutAtLastNewline(Buffer.concat(pending, size), true).text;
+    return;
+  }
+  if (looksLikePath(input)) throw new CliError(`log file not found: ${input}`);
+  yield input;
 }
 
 async function* readItems(input: string, events: boolean): AsyncGenerator<InputItem> {
@@ -179,55 +213,82 @@ async function runRegex(input: string, spec: string, options: RegexOptions): Pro
   };
   const started = performance.now();
   const ctxNow = { now };
+  // Date template hits of runs of lines with the same template are added up in one step.
+  let lastTemplate: string | undefined;
+  let lastTemplateHits = 0;
+  const flushTemplate = () => {
+    if (lastTemplate !== undefined) {
+      stats.dateHits.set(lastTemplate, (stats.dateHits.get(lastTemplate) ?? 0) + lastTemplateHits);
+    }
+    lastTemplate = undefined;
+    lastTemplateHits = 0;
+  };
+  const countTemplate = (name: string) => {
+    flushTemplate();
+    lastTemplate = name;
+    lastTemplateHits = 1;
+  };
+  const handleOutcome = (o: LineOutcome, n: number) => {
+    stats.lines++;
+    if (o.dateTemplate) {
+      if (o.dateTemplate === lastTemplate) lastTemplateHits++;
+      else countTemplate(o.dateTemplate);
+    }
+    // A match whose id is not an IP (a hostname) is missed, as in fail2ban-regex offline.
+    const status = o.status === 'matched' && o.failures.length === 0 ? 'missed' : o.status;
+    if (status === 'matched') {
+      stats.matched++;
+      for (const r of o.regexHits) stats.regexHits[r] = (stats.regexHits[r] ?? 0) + 1;
+      if (json) {
+        for (const f of o.failures) {
+          out.push(
+            `${JSON.stringify({ n, host: f.host, time: f.time, failregex: f.failregex })}\n`,
+          );
+        }
+        if (out.length > 512) flush();
+      } else if (options.printAllMatched || matchedLines.length < 20) matchedLines.push(o.line);
+    } else if (status === 'ignored') {
+      stats.ignored++;
+      if (o.ignoreHit !== undefined)
+        stats.ignoreHits[o.ignoreHit] = (stats.ignoreHits[o.ignoreHit] ?? 0) + 1;
+      if (!json && (options.printAllIgnored || ignoredLines.length <= 20))
+        ignoredLines.push(o.line);
+    } else {
+      stats.missed++;
+      if (!json && (options.printAllMissed || missedLines.length <= 20)) missedLines.push(o.line);
+    }
+  };
   const handle = (item: InputItem) => {
     const outcomes: readonly LineOutcome[] = matcher.matchEvent(
       item.message,
       item.timestamp !== undefined ? { now, timestamp: item.timestamp } : ctxNow,
     );
-    for (const o of outcomes) {
-      stats.lines++;
-      if (o.dateTemplate)
-        stats.dateHits.set(o.dateTemplate, (stats.dateHits.get(o.dateTemplate) ?? 0) + 1);
-      // A match whose id is not an IP (a hostname) is missed, as in fail2ban-regex offline.
-      const status = o.status === 'matched' && o.failures.length === 0 ? 'missed' : o.status;
-      if (status === 'matched') {
-        stats.matched++;
-        for (const r of o.regexHits) stats.regexHits[r] = (stats.regexHits[r] ?? 0) + 1;
-        if (json) {
-          for (const f of o.failures) {
-            out.push(
-              `${JSON.stringify({ n: item.n, host: f.host, time: f.time, failregex: f.failregex })}\n`,
-            );
-          }
-          if (out.length > 512) flush();
-        } else if (options.printAllMatched || matchedLines.length < 20) matchedLines.push(o.line);
-      } else if (status === 'ignored') {
-        stats.ignored++;
-        if (o.ignoreHit !== undefined)
-          stats.ignoreHits[o.ignoreHit] = (stats.ignoreHits[o.ignoreHit] ?? 0) + 1;
-        if (!json && (options.printAllIgnored || ignoredLines.length <= 20))
-          ignoredLines.push(o.line);
-      } else {
-        stats.missed++;
-        if (!json && (options.printAllMissed || missedLines.length <= 20)) missedLines.push(o.line);
-      }
-    }
+    for (const o of outcomes) handleOutcome(o, item.n);
   };
   if (options.events) {
     for await (const item of readItems(input, true)) handle(item);
   } else {
+    const listMissed = !json;
+    const sink: LogTextSink = {
+      outcome(o, n) {
+        handleOutcome(o, n);
+      },
+      missed(dateTemplate, text, start, end) {
+        stats.lines++;
+        stats.missed++;
+        if (dateTemplate !== undefined) {
+          if (dateTemplate === lastTemplate) lastTemplateHits++;
+          else countTemplate(dateTemplate);
+        }
+        if (listMissed && (options.printAllMissed || missedLines.length <= 20)) {
+          missedLines.push(text.slice(start, end));
+        }
+      },
+    };
     let n = 0;
-    for await (const batch of lineBatches(input)) {
-      for (let i = 0; i < batch.length; i++) {
-        n++;
-        let line = batch[i] as string;
-        // fail2ban-regex skips comments and blank lines without counting them.
-        if (line === '' || line.charCodeAt(0) === 35) continue;
-        if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-        handle({ n, message: line });
-      }
-    }
+    for await (const text of textChunks(input)) n = matcher.matchLogText(text, now, sink, n + 1);
   }
+  flushTemplate();
   const seconds = (performance.now() - started) / 1000;
   if (json) {
     out.push(

@@ -85,6 +85,34 @@ export interface LogMatcher {
    * fallback for lines without a usable date.
    */
   matchEvent(message: string, ctx: { now: number; timestamp?: number }): readonly LineOutcome[];
+  /**
+   * Matches the lines of a log file's text as fail2ban-regex reads them: lines end at `\n`, a
+   * trailing `\r` is dropped, blank lines and lines starting with `#` are skipped (but counted in
+   * the line numbers). Each remaining line gets exactly the outcome `matchEvent(line, { now })`
+   * would give it, in order, through the same matcher state. Lines that provably match nothing
+   * (none of the required literals of the filter's regexes occurs after the date) are reported to
+   * `sink.missed` without building an outcome; every other line goes to `sink.outcome`.
+   * `text` should end at a line end: a final line without `\n` is taken as complete. Returns
+   * the number of the last line (`firstLineNumber` - 1 + the lines in `text`).
+   */
+  matchLogText(text: string, now: number, sink: LogTextSink, firstLineNumber?: number): number;
+}
+
+/** Receives the lines of {@link LogMatcher.matchLogText}; `n` is the 1-based line number. */
+export interface LogTextSink {
+  /** A line the full engine ran on: its outcome. */
+  outcome(outcome: LineOutcome, n: number): void;
+  /**
+   * A line with the outcome `{ status: 'missed', dateTemplate, no failures, no hits }`, given as
+   * `text.slice(start, end)` (not sliced unless the sink needs it).
+   */
+  missed(
+    dateTemplate: string | undefined,
+    text: string,
+    start: number,
+    end: number,
+    n: number,
+  ): void;
 }
 
 export interface Filter {

@@ -5,10 +5,17 @@
  * validated with a real IP parser; a non-IP id is reported as unbannable, never banned.
  */
 import { normalizeHost } from '../ip-address.js';
-import type { DateDetector } from './date/index.js';
-import type { Failure, LineOutcome, LogMatcher, MatcherOptions, Unbannable } from './index.js';
+import type { DateDetector, DateMatch } from './date/index.js';
+import type {
+  Failure,
+  LineOutcome,
+  LogMatcher,
+  LogTextSink,
+  MatcherOptions,
+  Unbannable,
+} from './index.js';
 import { isPlainLine, type PreprocessStep, preprocessEvent } from './preprocess.js';
-import { type CompiledRegex, execRegex, namedGroups } from './regex.js';
+import { type CompiledRegex, execRegex } from './regex.js';
 
 export interface CompiledFilter {
   readonly prefregex: CompiledRegex | undefined;
@@ -75,6 +82,154 @@ function outcome(
     : { line, status, dateTemplate, failures, unbannable, regexHits, ignoreHit };
 }
 
+/**
+ * The required literals of a filter's regexes (see literals.ts), flattened: a line whose text
+ * (after the date is cut out) holds none of the literals of a stage cannot pass that stage, so it
+ * is missed without running a regex. Exactly the checks {@link execRegex} makes before each regex,
+ * made once per line instead of once per regex, and on positions of the log text instead of
+ * substrings of it.
+ */
+interface Gate {
+  /** Distinct literals; indexes below refer to this list. */
+  readonly lits: readonly string[];
+  /** Early ignoreregex: the literals of all of them; undefined when one has none (always runs). */
+  readonly ignore: readonly number[] | undefined;
+  /** Literals of the prefregex; undefined when there is no prefregex or it has none. */
+  readonly pref: readonly number[] | undefined;
+  /** Literals of all failregexes; undefined when one of them has none. */
+  readonly fail: readonly number[] | undefined;
+  /** Whether the gate can ever reject a line (else it is skipped). */
+  readonly useful: boolean;
+}
+
+function buildGate(filter: CompiledFilter, earlyIgnore: boolean): Gate {
+  const lits: string[] = [];
+  const indexes = (regexes: readonly CompiledRegex[]): number[] | undefined => {
+    const out: number[] = [];
+    for (const re of regexes) {
+      if (re.literals === undefined || re.literals.length === 0) return undefined;
+      for (const l of re.literals) {
+        let i = lits.indexOf(l);
+        if (i < 0) i = lits.push(l) - 1;
+        if (!out.includes(i)) out.push(i);
+      }
+    }
+    return out;
+  };
+  const ignore = earlyIgnore ? indexes(filter.ignoreregex) : [];
+  const pref = filter.prefregex ? indexes([filter.prefregex]) : undefined;
+  const fail = indexes(filter.failregex);
+  const useful =
+    filter.maxlines === 1 &&
+    (!earlyIgnore || ignore !== undefined) &&
+    (pref !== undefined || fail !== undefined);
+  return { lits, ignore, pref, fail, useful };
+}
+
+/** Whether `text` may pass the gate (some literal of each stage occurs). */
+function gateText(g: Gate, earlyIgnore: boolean, text: string): boolean {
+  if (earlyIgnore) {
+    if (g.ignore === undefined) return true;
+    for (let k = 0; k < g.ignore.length; k++) {
+      if (text.includes(g.lits[g.ignore[k] as number] as string)) return true;
+    }
+  }
+  if (g.pref !== undefined) {
+    let any = false;
+    for (let k = 0; k < g.pref.length; k++) {
+      if (text.includes(g.lits[g.pref[k] as number] as string)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  if (g.fail === undefined) return true;
+  for (let k = 0; k < g.fail.length; k++) {
+    if (text.includes(g.lits[g.fail[k] as number] as string)) return true;
+  }
+  return false;
+}
+
+const FAR = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Whether literal `i` occurs in `text` within [from, to). `next[i]` memoizes the first occurrence
+ * at or after the last `from` searched; valid because `from` only grows from line to line.
+ */
+function occurs(
+  lits: readonly string[],
+  next: number[],
+  i: number,
+  text: string,
+  from: number,
+  to: number,
+): boolean {
+  const lit = lits[i] as string;
+  let q = next[i] as number;
+  if (q < from) {
+    q = text.indexOf(lit, from);
+    if (q < 0) q = FAR;
+    next[i] = q;
+  }
+  return q + lit.length <= to;
+}
+
+/** {@link gateText} for the span [from, to) of `text`, with {@link occurs}. */
+function gateSpan(
+  g: Gate,
+  earlyIgnore: boolean,
+  next: number[],
+  text: string,
+  from: number,
+  to: number,
+): boolean {
+  const lits = g.lits;
+  if (earlyIgnore) {
+    if (g.ignore === undefined) return true;
+    for (let k = 0; k < g.ignore.length; k++) {
+      if (occurs(lits, next, g.ignore[k] as number, text, from, to)) return true;
+    }
+  }
+  if (g.pref !== undefined) {
+    let any = false;
+    for (let k = 0; k < g.pref.length; k++) {
+      if (occurs(lits, next, g.pref[k] as number, text, from, to)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  if (g.fail === undefined) return true;
+  for (let k = 0; k < g.fail.length; k++) {
+    if (occurs(lits, next, g.fail[k] as number, text, from, to)) return true;
+  }
+  return false;
+}
+
+/** Adds the named groups of match `m` of `re` to `out` by Python name, but `skip`. */
+function groupsInto<T extends Record<string, string | number>>(
+  re: CompiledRegex,
+  m: RegExpExecArray,
+  out: T,
+  skip?: string,
+): T {
+  const g = m.groups;
+  if (g === undefined) return out;
+  for (const [js, py] of re.groupNames) {
+    const v = g[js];
+    if (v !== undefined && py !== skip) (out as Record<string, string | number>)[py] = v;
+  }
+  return out;
+}
+
+/** Named group `k` of a failure as a non-empty string, else undefined. */
+function strOf(groups: Record<string, string | number>, k: string): string | undefined {
+  const v = groups[k];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
 export function createLogMatcher(
   filter: CompiledFilter,
   dates: DateDetector,
@@ -106,14 +261,33 @@ export function createLogMatcher(
     return undefined;
   };
 
-  const processLine = (line: string, now: number, timestamp: number | undefined): LineOutcome => {
+  const gate = buildGate(filter, earlyIgnore);
+  const dating = !options.noDateParsing && dates.enabled;
+  const groupsOf = (re: CompiledRegex) => [...re.groups, ...(prefregex?.groups ?? [])];
+  const altGroups = failregex.map((re) => groupsOf(re).some((g) => g.startsWith('alt_')));
+  const dunderGroups = failregex.map((re) => groupsOf(re).some((g) => g.startsWith('__')));
+  let prefContent: string | undefined;
+  for (const [js, py] of prefregex?.groupNames ?? []) if (py === 'content') prefContent = js;
+  const prefOtherGroups =
+    prefregex !== undefined && [...prefregex.groups].some((g) => g !== 'content');
+
+  /**
+   * One physical line. `detected`: the date match when the caller already ran date detection
+   * (null: no date), undefined to detect here.
+   */
+  const processLine = (
+    line: string,
+    now: number,
+    timestamp: number | undefined,
+    detected?: DateMatch | null,
+  ): LineOutcome => {
     let time: number | null = timestamp ?? lastTime;
     let dateTemplate: string | undefined;
     let before = line;
     let after = '';
     let dateText = '';
-    if (!options.noDateParsing && dates.enabled) {
-      const d = dates.detect(line, now);
+    if (dating) {
+      const d = detected === undefined ? dates.detect(line, now) : detected;
       if (d) {
         before = line.slice(0, d.start);
         dateText = line.slice(d.start, d.end);
@@ -131,27 +305,30 @@ export function createLogMatcher(
     } else {
       text = before === '' ? after : after === '' ? before : before + after;
       buffer = NO_LINES as TupleLine[];
+      // No regex of some stage can match: missed, as the regexes' own literal checks would say.
+      if (gate.useful && !gateText(gate, earlyIgnore, text)) {
+        return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
+      }
     }
     if (earlyIgnore) {
       const hit = ignoreHit(text);
       if (hit !== undefined) return outcome(line, 'ignored', dateTemplate, NONE, NONE, NONE, hit);
     }
-    let preGroups: Record<string, string> = {};
+    // With one line per buffer, the buffer is never read: it is only kept for maxlines > 1.
+    let preGroups: Record<string, string> | undefined;
     if (prefregex) {
       const m = search(prefregex, text);
       if (!m) return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
-      preGroups = namedGroups(prefregex, m);
-      const content = preGroups.content;
-      delete preGroups.content;
+      if (prefOtherGroups) preGroups = groupsInto(prefregex, m, {}, 'content');
+      const content = prefContent === undefined ? undefined : m.groups?.[prefContent];
       if (content) {
-        buffer = [['', '', content]];
+        if (maxlines > 1) buffer = [['', '', content]];
         text = content;
       }
-    } else if (maxlines <= 1) buffer = [[before, dateText, after]];
+    }
     const failures: Failure[] = [];
     const unbannable: Unbannable[] = [];
     const regexHits: number[] = [];
-    const base = { line, dateTemplate, failures, unbannable, regexHits };
     let ignoredBy: number | undefined;
     for (let r = 0; r < failregex.length; r++) {
       const re = failregex[r] as CompiledRegex;
@@ -166,13 +343,9 @@ export function createLogMatcher(
         }
       }
       regexHits.push(r);
-      if (!checkAll || maxlines > 1) {
-        buffer = unmatchedLines(buffer, text, m.index, m.index + m[0].length);
-      }
-      let groups: Record<string, string | number> = withAltValues({
-        ...preGroups,
-        ...namedGroups(re, m),
-      });
+      if (maxlines > 1) buffer = unmatchedLines(buffer, text, m.index, m.index + m[0].length);
+      let groups: Record<string, string | number> = groupsInto(re, m, { ...preGroups });
+      if (altGroups[r]) groups = withAltValues(groups);
       const mlfid = groups.mlfid as string | undefined;
       let nofail = false;
       if (mlfid !== undefined) {
@@ -188,13 +361,9 @@ export function createLogMatcher(
         if (!checkAll) break;
         continue;
       }
-      const str = (k: string) => {
-        const v = groups[k];
-        return typeof v === 'string' && v !== '' ? v : undefined;
-      };
-      const fid = str('fid');
-      const address = str('ip4') ?? str('ip6');
-      const idText = fid ?? address ?? str('dns');
+      const fid = strOf(groups, 'fid');
+      const address = strOf(groups, 'ip4') ?? strOf(groups, 'ip6');
+      const idText = fid ?? address ?? strOf(groups, 'dns');
       if (idText === undefined) {
         // Multi-line session still waiting for its address.
         if (mlfid !== undefined) {
@@ -204,9 +373,16 @@ export function createLogMatcher(
         if (!checkAll) break;
         continue;
       }
-      const stringGroups: Record<string, string> = {};
-      for (const [k, v] of Object.entries(groups)) {
-        if (typeof v === 'string' && !k.startsWith('__')) stringGroups[k] = v;
+      let stringGroups: Record<string, string>;
+      if (mlfid === undefined && !dunderGroups[r]) {
+        // A fresh object of strings only, and no `__` names: it is the groups as they are.
+        stringGroups = groups as Record<string, string>;
+      } else {
+        stringGroups = {};
+        for (const k in groups) {
+          const v = groups[k];
+          if (typeof v === 'string' && !k.startsWith('__')) stringGroups[k] = v;
+        }
       }
       const host =
         (address !== undefined ? normalizeCached(address) : undefined) ??
@@ -224,22 +400,90 @@ export function createLogMatcher(
       } else unbannable.push({ id: idText, failregex: r, time, groups: stringGroups });
       if (!checkAll) break;
     }
-    if (regexHits.length > 0) return { ...base, status: 'matched' };
-    if (ignoredBy !== undefined) return { ...base, status: 'ignored', ignoreHit: ignoredBy };
-    return { ...base, status: 'missed' };
+    if (regexHits.length > 0) {
+      return outcome(line, 'matched', dateTemplate, failures, unbannable, regexHits);
+    }
+    if (ignoredBy !== undefined) {
+      return outcome(line, 'ignored', dateTemplate, failures, unbannable, regexHits, ignoredBy);
+    }
+    return outcome(line, 'missed', dateTemplate, failures, unbannable, regexHits);
   };
 
-  return {
-    matchEvent(message, ctx) {
-      if (isPlainLine(message, filter.steps)) {
-        return message === '' ? NONE : [processLine(message, ctx.now, ctx.timestamp)];
-      }
-      const lines = preprocessEvent(message, filter.steps);
-      const out: LineOutcome[] = [];
-      for (const line of lines) out.push(processLine(line, ctx.now, ctx.timestamp));
-      return out;
-    },
+  /** Characters that make a line non-plain (see isPlainLine): it goes through matchEvent. */
+  const specials = ['\r', '\x1b', ...(filter.steps.includes('json') ? ['{'] : [])];
+  const specialLits = [...gate.lits, ...specials];
+  const firstSpecial = gate.lits.length;
+
+  const matchEvent = (
+    message: string,
+    ctx: { now: number; timestamp?: number },
+  ): readonly LineOutcome[] => {
+    if (isPlainLine(message, filter.steps)) {
+      return message === '' ? NONE : [processLine(message, ctx.now, ctx.timestamp)];
+    }
+    const lines = preprocessEvent(message, filter.steps);
+    const out: LineOutcome[] = [];
+    for (const line of lines) out.push(processLine(line, ctx.now, ctx.timestamp));
+    return out;
   };
+
+  const matchLogText = (
+    text: string,
+    now: number,
+    sink: LogTextSink,
+    firstLineNumber = 1,
+  ): number => {
+    const ctx = { now };
+    const next: number[] = specialLits.map(() => -1);
+    const len = text.length;
+    let n = firstLineNumber - 1;
+    let p = 0;
+    while (p < len) {
+      let e = text.indexOf('\n', p);
+      if (e < 0) e = len;
+      const start = p;
+      p = e + 1;
+      n++;
+      // fail2ban-regex skips comments and blank lines without counting them.
+      if (e === start || text.charCodeAt(start) === 35) continue;
+      const end = text.charCodeAt(e - 1) === 13 ? e - 1 : e;
+      if (end === start) continue;
+      const line = text.slice(start, end);
+      if (!gate.useful) {
+        for (const o of matchEvent(line, ctx)) sink.outcome(o, n);
+        continue;
+      }
+      let plain = true;
+      for (let k = firstSpecial; k < specialLits.length; k++) {
+        if (occurs(specialLits, next, k, text, start, end)) {
+          plain = false;
+          break;
+        }
+      }
+      if (!plain) {
+        for (const o of matchEvent(line, ctx)) sink.outcome(o, n);
+        continue;
+      }
+      // `line` is a plain, non-empty line: matchEvent would run processLine on it.
+      const d = dating ? (dates.detect(line, now) ?? null) : null;
+      let possible: boolean;
+      if (d === null || d.start === 0) {
+        // The text the regexes see is the rest of the line after the date: a span of `text`.
+        possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
+      } else {
+        possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
+      }
+      if (possible) {
+        sink.outcome(processLine(line, now, undefined, d), n);
+      } else {
+        if (d !== null) lastTime = d.time;
+        sink.missed(d === null ? undefined : d.template, text, start, end, n);
+      }
+    }
+    return n;
+  };
+
+  return { matchEvent, matchLogText };
 }
 
 /**

@@ -479,3 +479,67 @@ export function toPositional(regex: RegExp): { regex: RegExp; index: ReadonlyMap
   }
   return { regex: new RegExp(out, regex.flags), index };
 }
+
+/**
+ * The same numbered-group JavaScript regex with only the groups in `keep` left capturing (and any
+ * group a backreference needs); the others become non-capturing. Captures do not take part in
+ * matching (backreferences aside), so both regexes match exactly the same text; the lean one just
+ * builds a shorter match array. Returns undefined for sources it does not handle (named groups).
+ */
+export function keepGroups(
+  regex: RegExp,
+  keep: ReadonlySet<number>,
+): { regex: RegExp; index: ReadonlyMap<number, number> } | undefined {
+  const src = regex.source;
+  const scan = (visit: (kind: 'open' | 'backref' | 'text', text: string, n: number) => void) => {
+    let inClass = false;
+    let group = 0;
+    for (let i = 0; i < src.length; i++) {
+      const c = src[i] as string;
+      if (c === '\\') {
+        const digits = inClass ? null : /^[1-9]\d*/.exec(src.slice(i + 1));
+        if (digits) {
+          visit('backref', digits[0], Number(digits[0]));
+          i += digits[0].length;
+        } else {
+          visit('text', src.slice(i, i + 2), 0);
+          i++;
+        }
+        continue;
+      }
+      if (inClass) {
+        if (c === ']') inClass = false;
+      } else if (c === '[') inClass = true;
+      else if (c === '(' && src[i + 1] !== '?') {
+        visit('open', c, ++group);
+        continue;
+      } else if (c === '(' && src[i + 2] === '<' && src[i + 3] !== '=' && src[i + 3] !== '!') {
+        throw new Error('named group');
+      }
+      visit('text', c, 0);
+    }
+    return group;
+  };
+  const wanted = new Set(keep);
+  let total: number;
+  const refs: number[] = [];
+  try {
+    total = scan((kind, _t, n) => {
+      if (kind === 'backref') refs.push(n);
+    });
+  } catch {
+    return undefined;
+  }
+  for (const n of refs) if (n <= total) wanted.add(n);
+  const index = new Map<number, number>();
+  for (let n = 1; n <= total; n++) if (wanted.has(n)) index.set(n, index.size + 1);
+  let out = '';
+  scan((kind, text, n) => {
+    if (kind === 'open') out += index.has(n) ? '(' : '(?:';
+    else if (kind === 'backref') {
+      // A number beyond the group count is a legacy octal escape, not a backreference.
+      out += n <= total ? `\\${index.get(n) ?? n}` : `\\${text}`;
+    } else out += text;
+  });
+  return { regex: new RegExp(out, regex.flags), index };
+}

@@ -6,7 +6,7 @@
  * Pure: `now` is passed in; zones are resolved through `Intl`.
  */
 import { FilterError } from '../../errors.js';
-import { type CompiledRegex, compilePythonRegex, toPositional } from '../regex.js';
+import { type CompiledRegex, compilePythonRegex, keepGroups, toPositional } from '../regex.js';
 import { expandCodes, fieldsToEpoch } from './strptime.js';
 import { zoneConverter } from './zone.js';
 
@@ -174,9 +174,9 @@ function defaultTemplates(filter: 'all' | 'anchored'): Template[] {
   return filter === 'anchored' ? all.filter((t) => t.anchored) : all;
 }
 
-interface Positional {
+/** Group numbers of the bookkeeping and cache fields in one regex (-1 when absent). */
+interface Slots {
   readonly regex: RegExp;
-  /** Group numbers (-1 when absent). */
   readonly cut: number;
   readonly cut2: number;
   readonly cut3: number;
@@ -184,6 +184,17 @@ interface Positional {
   readonly Y: number;
   readonly y: number;
   readonly f: number;
+}
+
+interface Positional extends Slots {
+  /**
+   * The same regex with only the groups of {@link Slots} capturing: what the per-line path runs.
+   * It matches exactly what the full regex matches (captures do not change matching), with a
+   * shorter match array; the full regex runs again only when every strptime field is needed (a
+   * date-cache miss, or a date without a year). Equal to the positional itself when the template
+   * has no year field or the source cannot be reduced.
+   */
+  readonly lean: Slots;
   /** Named-group values of a match of `regex`, read by group number (no `groups` object). */
   view(m: RegExpExecArray): Record<string, string | undefined>;
 }
@@ -198,7 +209,7 @@ function positionalOf(compiled: CompiledRegex): Positional {
     if (n !== undefined && FIELD_NAMES.includes(py)) pairs.push([py, n]);
   }
   const at = (name: string) => pairs.find(([n]) => n === name)?.[1] ?? -1;
-  return {
+  const full: Slots = {
     regex,
     cut: at('__cut'),
     cut2: at('__cut2'),
@@ -207,6 +218,28 @@ function positionalOf(compiled: CompiledRegex): Positional {
     Y: at('Y'),
     y: at('y'),
     f: at('f'),
+  };
+  let lean: Slots | undefined;
+  if (full.Y >= 0 || full.y >= 0) {
+    const slots = [full.cut, full.cut2, full.cut3, full.pre, full.Y, full.y, full.f];
+    const reduced = keepGroups(regex, new Set(slots.filter((n) => n >= 0)));
+    if (reduced) {
+      const map = (n: number) => (n < 0 ? -1 : (reduced.index.get(n) ?? -1));
+      lean = {
+        regex: reduced.regex,
+        cut: map(full.cut),
+        cut2: map(full.cut2),
+        cut3: map(full.cut3),
+        pre: map(full.pre),
+        Y: map(full.Y),
+        y: map(full.y),
+        f: map(full.f),
+      };
+    }
+  }
+  const positional: Positional = {
+    ...full,
+    lean: full,
     view(m) {
       const out: Record<string, string | undefined> = {};
       for (let i = 0; i < pairs.length; i++) {
@@ -217,6 +250,7 @@ function positionalOf(compiled: CompiledRegex): Positional {
       return out;
     },
   };
+  return lean ? { ...positional, lean } : positional;
 }
 
 /** The strptime fields of a group view (drops the cut/prefix bookkeeping groups). */
@@ -236,6 +270,29 @@ function fractionMs(f: string): number {
     ms = ms * 10 + (c >= 48 && c <= 57 ? c - 48 : 0);
   }
   return ms;
+}
+
+/** Per-template cache of a date's epoch (without its fraction), keyed by its text. */
+interface DateCache {
+  readonly map: Map<string, number>;
+  /** The last key looked up, as its text before and after the fraction, and its value. */
+  prefix: string;
+  suffix: string;
+  base: number;
+  primed: boolean;
+}
+
+/** Whether `s` holds `t` at `pos` (a char loop: cheaper than startsWith on short slices). */
+function sameAt(s: string, pos: number, t: string): boolean {
+  for (let k = 0; k < t.length; k++) if (s.charCodeAt(pos + k) !== t.charCodeAt(k)) return false;
+  return true;
+}
+
+/** All strptime fields of `line`'s match, from the full regex (same match as the lean one). */
+function fullView(p: Positional, line: string): Record<string, string | undefined> {
+  p.regex.lastIndex = 0;
+  const m = p.regex.exec(line);
+  return m ? p.view(m) : {};
 }
 
 let defaultCache: { all?: Template[]; anchored?: Template[] } = {};
@@ -286,14 +343,16 @@ export function createDateDetector(
     return { enabled: false, detect: () => undefined };
   }
   let last = 0;
-  const caches = new Map<Template, Map<string, number>>();
+  // Per template (by index): its reduced regexes and its date cache, made on first use.
+  const caches: (DateCache | undefined)[] = templates.map(() => undefined);
   const nowYmd = (now: number): [number, number, number] => {
     const wall = 2 * now - toEpoch(now);
     const d = new Date(wall);
     return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
   };
-  const positional = new Map<Template, Positional>();
-  const evaluate = (t: Template, line: string, now: number): DateMatch | undefined => {
+  const positional: (Positional | undefined)[] = templates.map(() => undefined);
+  const evaluate = (i: number, line: string, now: number): DateMatch | undefined => {
+    const t = templates[i] as Template;
     let start: number;
     let text: string;
     // Year and fraction are read directly; the full field set is built only when needed (a
@@ -302,7 +361,6 @@ export function createDateDetector(
     let fraction: string | undefined;
     // No closures here: tsx/esbuild wraps each closure creation in a costly `__name` call.
     let groups: Record<string, string | undefined> | undefined;
-    let positionalMatch: RegExpExecArray | undefined;
     let view: Positional | undefined;
     if (t.userGroup) {
       const re = t.compiled.regex;
@@ -317,24 +375,24 @@ export function createDateDetector(
       year = groups.Y ?? groups.y;
       fraction = groups.f;
     } else {
-      let p = positional.get(t);
+      let p = positional[i];
       if (p === undefined) {
         p = positionalOf(t.compiled);
-        positional.set(t, p);
+        positional[i] = p;
       }
-      p.regex.lastIndex = 0;
-      const m = p.regex.exec(line);
+      const q = p.lean;
+      q.regex.lastIndex = 0;
+      const m = q.regex.exec(line);
       if (!m) return undefined;
-      const cut = p.cut < 0 ? undefined : m[p.cut];
+      const cut = q.cut < 0 ? undefined : m[q.cut];
       text =
-        cut ?? (p.cut2 < 0 ? undefined : m[p.cut2]) ?? (p.cut3 < 0 ? undefined : m[p.cut3]) ?? m[0];
-      start = m.index + (p.pre < 0 ? 0 : (m[p.pre]?.length ?? 0));
+        cut ?? (q.cut2 < 0 ? undefined : m[q.cut2]) ?? (q.cut3 < 0 ? undefined : m[q.cut3]) ?? m[0];
+      start = m.index + (q.pre < 0 ? 0 : (m[q.pre]?.length ?? 0));
       if (cut === undefined && text !== m[0]) start = line.indexOf(text, m.index);
-      year = p.Y < 0 ? undefined : m[p.Y];
-      if (year === undefined && p.y >= 0) year = m[p.y];
-      fraction = p.f < 0 ? undefined : m[p.f];
+      year = q.Y < 0 ? undefined : m[q.Y];
+      if (year === undefined && q.y >= 0) year = m[q.y];
+      fraction = q.f < 0 ? undefined : m[q.f];
       view = p;
-      positionalMatch = m;
     }
     // An empty date (e.g. fail2ban's `^WARNING:()**` marker templates) means "no date here".
     if (text === '') return undefined;
@@ -342,28 +400,53 @@ export function createDateDetector(
     if (t.kind === 'pattern') {
       if (year !== undefined) {
         // Dates with a year do not depend on `now`: cache them by their text without the
-        // fraction (the fraction is the last field of every template that has one).
+        // fraction (the fraction is the last field of every template that has one). Consecutive
+        // lines mostly share that key, so it is compared with the previous one in place first.
         const f = fraction;
-        const cut = f === undefined ? -1 : text.lastIndexOf(f);
-        const key = cut < 0 ? text : text.slice(0, cut) + text.slice(cut + (f as string).length);
-        let perTemplate = caches.get(t);
-        if (perTemplate === undefined) {
-          perTemplate = new Map();
-          caches.set(t, perTemplate);
+        const cut =
+          f === undefined
+            ? -1
+            : text.length >= f.length && sameAt(text, text.length - f.length, f)
+              ? text.length - f.length
+              : text.lastIndexOf(f);
+        const prefixLen = cut < 0 ? text.length : cut;
+        const suffixLen = cut < 0 ? 0 : text.length - cut - (f as string).length;
+        let c = caches[i];
+        if (c === undefined) {
+          c = { map: new Map(), prefix: '', suffix: '', base: Number.NaN, primed: false };
+          caches[i] = c;
         }
-        let base = perTemplate.get(key);
-        if (base === undefined) {
-          const { f: _fraction, ...whole } = fieldsOf(
-            groups ?? (view as Positional).view(positionalMatch as RegExpExecArray),
-          );
-          base = fieldsToEpoch(whole, now, toEpoch, nowYmd) ?? Number.NaN;
-          if (perTemplate.size >= 4096) perTemplate.clear();
-          perTemplate.set(key, base);
+        let base: number | undefined;
+        if (
+          c.primed &&
+          c.prefix.length === prefixLen &&
+          c.suffix.length === suffixLen &&
+          (prefixLen === text.length ? text : text.slice(0, prefixLen)) === c.prefix &&
+          (suffixLen === 0 || text.endsWith(c.suffix))
+        ) {
+          base = c.base;
+        } else {
+          const prefix = text.slice(0, prefixLen);
+          const suffix = suffixLen === 0 ? '' : text.slice(text.length - suffixLen);
+          const key = suffix === '' ? prefix : prefix + suffix;
+          base = c.map.get(key);
+          if (base === undefined) {
+            const { f: _fraction, ...whole } = fieldsOf(
+              groups ?? fullView(view as Positional, line),
+            );
+            base = fieldsToEpoch(whole, now, toEpoch, nowYmd) ?? Number.NaN;
+            if (c.map.size >= 4096) c.map.clear();
+            c.map.set(key, base);
+          }
+          c.prefix = prefix;
+          c.suffix = suffix;
+          c.base = base;
+          c.primed = true;
         }
         time = Number.isNaN(base) ? undefined : f === undefined ? base : base + fractionMs(f);
       } else {
         time = fieldsToEpoch(
-          fieldsOf(groups ?? (view as Positional).view(positionalMatch as RegExpExecArray)),
+          fieldsOf(groups ?? fullView(view as Positional, line)),
           now,
           toEpoch,
           nowYmd,
@@ -386,14 +469,14 @@ export function createDateDetector(
     detect(line, now) {
       const first = templates[last];
       if (first) {
-        const hit = evaluate(first, line, now);
+        const hit = evaluate(last, line, now);
         if (hit && (first.anchored || hit.start === 0)) return hit;
       }
       let best: { hit: DateMatch; index: number } | undefined;
       for (let i = 0; i < templates.length; i++) {
         if (i === last) continue;
         const t = templates[i] as Template;
-        const hit = evaluate(t, line, now);
+        const hit = evaluate(i, line, now);
         if (!hit) continue;
         if (t.anchored || hit.start === 0) {
           last = i;
@@ -402,7 +485,7 @@ export function createDateDetector(
         if (!best || hit.start < best.hit.start) best = { hit, index: i };
       }
       if (first) {
-        const hit = evaluate(first, line, now);
+        const hit = evaluate(last, line, now);
         if (hit && (!best || hit.start <= best.hit.start)) return hit;
       }
       if (best) {
