@@ -364,6 +364,32 @@ describe('enforceBans', () => {
     expect(bandCidrs(f.acls, ACL2)).toHaveLength(2);
   });
 
+  it('counts a ban not enforced when it misses on at least one NACL, once', async () => {
+    const f = fixture();
+    f.acls.addAcl(ACL2, [
+      ...ALLOWS,
+      allow(200, '10.0.0.0/8'),
+      allow(201, '172.16.0.0/12'),
+      ...defaultDenyEntries(),
+    ]);
+    await seed(f.store, hostBans(20));
+    const report = await enforceBans(f.deps({ targets: [target(ACL), target(ACL2)] }));
+    expect(report.nacls.map((n) => n.ipv4.notEnforced)).toEqual([2, 4]);
+    expect(report.notEnforced).toBe(4);
+  });
+
+  it('shares the mutation cap between the NACLs of a run', async () => {
+    const f = fixture({ maxMutationsPerRun: 10 });
+    f.acls.addAcl(ACL2);
+    await seed(f.store, hostBans(8));
+    const report = await enforceBans(f.deps({ targets: [target(ACL), target(ACL2)] }));
+    expect(report.mutations).toBe(10);
+    expect(bandCidrs(f.acls, ACL)).toHaveLength(8);
+    expect(bandCidrs(f.acls, ACL2)).toHaveLength(2);
+    expect(report.nacls[1]?.ipv4.pending).toBe(6);
+    expect(report.pending).toBe(6);
+  });
+
   it('enforces IPv6 bans in the IPv6 band', async () => {
     const f = fixture();
     await seed(f.store, [aBan({ cidr: '2001:db8::7/128' }), aBan({ cidr: '203.0.113.7/32' })]);
