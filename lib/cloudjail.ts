@@ -44,6 +44,7 @@ import {
   jailName,
   METRICS,
   naclIds,
+  TABLE_DATA_ACTIONS,
   TABLE_SCHEMA,
 } from './runtime-contract.js';
 
@@ -508,8 +509,22 @@ export class Cloudjail extends Construct {
     });
 
     // --- Permissions (least privilege) -------------------------------------------------------
-    this.table.grantReadWriteData(this.detector);
-    this.table.grantReadWriteData(this.enforcer);
+    // The item operations the store adapters use, on the table (and its indexes, if any); not
+    // grantReadWriteData, which adds Scan, batch writes, DescribeTable and stream reads.
+    for (const fn of [this.detector, this.enforcer]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'TableItemsOnly',
+          actions: [...TABLE_DATA_ACTIONS],
+          resources: [
+            this.table.tableArn,
+            ...TABLE_SCHEMA.globalSecondaryIndexes.map(
+              (index) => `${this.table.tableArn}/index/${index.indexName}`,
+            ),
+          ],
+        }),
+      );
+    }
     // Unqualified ARN only (grantInvoke would add `<arn>:*`, every version and alias).
     this.detector.addToRolePolicy(
       new iam.PolicyStatement({

@@ -32,6 +32,21 @@ export const TABLE_SCHEMA: TableSchema = {
   globalSecondaryIndexes: [],
 };
 
+/**
+ * The DynamoDB actions the table adapters (lambda/adapters/dynamodb-*.ts) call, as IAM actions:
+ * what the detector and the enforcer are granted on the table, nothing more (no Scan, no batch
+ * writes, no table management). test/infra/table-access.test.ts scans the adapters' SDK commands
+ * and fails when one is missing here.
+ */
+export const TABLE_DATA_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+] as const;
+
 /** CloudWatch metrics (Powertools EMF) the handlers emit; alarms and the dashboard use them. */
 export const METRICS = {
   namespace: 'cloudjail',
