@@ -35,7 +35,7 @@ export const TABLE_SCHEMA: TableSchema = {
 /**
  * The DynamoDB actions the table adapters (lambda/adapters/dynamodb-*.ts) call, as IAM actions:
  * what the detector and the enforcer are granted on the table, nothing more (no Scan, no batch
- * writes, no table management). test/infra/table-access.test.ts scans the adapters' SDK commands
+ * writes, no table management). test/infra/sdk-permissions.test.ts scans the adapters' SDK commands
  * and fails when one is missing here.
  */
 export const TABLE_DATA_ACTIONS = [

@@ -1,5 +1,6 @@
 /**
- * The detector and the enforcer get exactly the DynamoDB item actions the table adapters call
+ * Every AWS API the Lambda code calls is granted, and no more on the table: the detector and the
+ * enforcer get exactly the DynamoDB item actions the table adapters call
  * (TABLE_DATA_ACTIONS), on the table only. The adapters' SDK commands are read from the sources,
  * so a new command (a Scan, a transaction) fails here instead of with AccessDenied in AWS, where
  * the local tests (dynalite, no IAM) cannot see it.
@@ -101,6 +102,37 @@ describe('table access of the detector and the enforcer', () => {
         expect(TABLE_DATA_ACTIONS, `${command}Command in ${files.join(', ')}`).toContain(action);
       }
     }
+  });
+
+  it('grants every other AWS API the Lambda code calls (EC2, Lambda, SNS) to some function', () => {
+    const granted = new Set<string>();
+    for (const service of [
+      METRICS.detectorService,
+      METRICS.enforcerService,
+      METRICS.notifierService,
+    ]) {
+      const [, fn] = functionByService(template, service);
+      for (const s of policyStatements(template, roleOf(fn))) {
+        for (const a of actionsOf(s)) granted.add(a);
+      }
+    }
+    const prefixes: Record<string, string> = { ec2: 'ec2', lambda: 'lambda', sns: 'sns' };
+    let found = 0;
+    for (const file of sourceFiles(join(PROJECT_ROOT, 'lambda'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(
+        /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-(ec2|lambda|sns)'/g,
+      )) {
+        for (const name of m[1]!.split(',').map((n) => n.trim())) {
+          const command = /^(\w+)Command$/.exec(name)?.[1];
+          if (!command) continue;
+          found++;
+          const action = `${prefixes[m[2]!]}:${command === 'Invoke' ? 'InvokeFunction' : command}`;
+          expect(granted, `${name} in ${relative(PROJECT_ROOT, file)}`).toContain(action);
+        }
+      }
+    }
+    expect(found, 'EC2 entry commands, Invoke, Publish').toBeGreaterThanOrEqual(6);
   });
 
   it('grants exactly TABLE_DATA_ACTIONS on the table, nothing else in DynamoDB', () => {
