@@ -8,19 +8,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+// Types only at load time: the SDK clients are imported when a command connects, so `--help`,
+// bad-input errors and the embedded commands do not pay for loading them.
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
-import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
-import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
-import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
-import { type CloudjailConfig, loadCloudjailConfig } from '../lambda/config/cloudjail-config.js';
-import { ConfigError } from '../lambda/core/errors.js';
+import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { BanStore } from '../lambda/ports/ban-store.js';
 import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
-import { type EnforcementReport, enforceBans } from '../lambda/use-cases/enforce-bans.js';
+import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
 import { DEFAULT_STACK_NAME, STACK_OUTPUTS } from '../lib/outputs.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -38,6 +34,8 @@ export interface LocalState {
   readonly startedAt: string;
   readonly dynamodb: { readonly endpoint: string; readonly tableName: string };
   readonly ec2: { readonly endpoint: string; readonly region: string };
+  /** The local Lambda Invoke endpoint serving the enforcer (local/lambda-endpoint.ts). */
+  readonly lambda: { readonly endpoint: string; readonly enforcerFunctionName: string };
   /** The raw configuration (the shape of cdk.json's `cloudjail` key). */
   readonly config: unknown;
 }
@@ -75,13 +73,27 @@ export function addConnectionOptions(command: Command): Command {
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-function parseConfig(raw: unknown, source: string): CloudjailConfig {
+async function parseConfig(raw: unknown, source: string): Promise<CloudjailConfig> {
+  const [{ loadCloudjailConfig }, { ConfigError }] = await Promise.all([
+    import('../lambda/config/cloudjail-config.js'),
+    import('../lambda/core/errors.js'),
+  ]);
   try {
     return loadCloudjailConfig(raw);
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(`${source}: ${e.message}`, ExitCode.BadInput);
     throw e;
   }
+}
+
+/** The adapters every context needs, loaded on first use. */
+async function storeAdapters() {
+  const [{ DynamoDBClient }, { DynamoDbBanStore }, { DynamoDbFailureWindows }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('../lambda/adapters/dynamodb-ban-store.js'),
+    import('../lambda/adapters/dynamodb-failure-windows.js'),
+  ]);
+  return { DynamoDBClient, DynamoDbBanStore, DynamoDbFailureWindows };
 }
 
 function isAlive(pid: number): boolean {
@@ -110,7 +122,8 @@ export function readLocalState(path: string): LocalState {
   if (
     state?.version !== 1 ||
     typeof state.dynamodb?.endpoint !== 'string' ||
-    typeof state.ec2?.endpoint !== 'string'
+    typeof state.ec2?.endpoint !== 'string' ||
+    typeof state.lambda?.endpoint !== 'string'
   ) {
     throw new CliError(`${path}: not a cloudjail local state file`, ExitCode.BadInput);
   }
@@ -123,46 +136,27 @@ export function readLocalState(path: string): LocalState {
   return state;
 }
 
-function openLocal(statePath: string): CliContext {
+async function openLocal(statePath: string): Promise<CliContext> {
   const state = readLocalState(statePath);
-  const config = parseConfig(state.config, statePath);
-  const dynamo = new DynamoDBClient({
-    endpoint: state.dynamodb.endpoint,
-    region: state.ec2.region,
-    credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 3,
-  });
-  const ec2 = new EC2Client({
-    endpoint: state.ec2.endpoint,
-    region: state.ec2.region,
-    credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 3,
-  });
-  const store = new DynamoDbBanStore(dynamo, state.dynamodb.tableName);
-  const nacls = new Ec2NetworkAcls({ client: ec2 });
+  const config = await parseConfig(state.config, statePath);
+  const [{ DynamoDBClient, DynamoDbBanStore, DynamoDbFailureWindows }, { LambdaClient }] =
+    await Promise.all([storeAdapters(), import('@aws-sdk/client-lambda')]);
+  const local = { region: state.ec2.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 };
+  const dynamo = new DynamoDBClient({ ...local, endpoint: state.dynamodb.endpoint });
+  // The enforcer runs in the server, behind a local Lambda Invoke endpoint: the same invoke, wait
+  // and report as against a deployed stack, and still one NACL writer.
+  const lambda = new LambdaClient({ ...local, endpoint: state.lambda.endpoint, maxAttempts: 1 });
   return {
     where: `local server (state ${statePath})`,
     config,
-    store,
+    store: new DynamoDbBanStore(dynamo, state.dynamodb.tableName),
     failures: new DynamoDbFailureWindows(dynamo, state.dynamodb.tableName),
-    // Locally the enforcer runs in this process, against the server's EC2 endpoint.
-    enforce: (_reason, options = {}) =>
-      enforceBans(
-        {
-          store,
-          nacls,
-          jails: config.jails,
-          targets: config.targets,
-          settings: config.enforcement,
-          now: () => Date.now(),
-          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        },
-        { dryRun: options.dryRun ?? config.enforcement.dryRun },
-      ),
+    enforce: (reason, options) =>
+      invokeEnforcer(lambda, state.lambda.enforcerFunctionName, reason, options),
     now: () => Date.now(),
     close() {
       dynamo.destroy();
-      ec2.destroy();
+      lambda.destroy();
     },
   };
 }
@@ -189,6 +183,7 @@ export async function resolveStack(
   cfn: CloudFormationClient,
   stackName: string,
 ): Promise<StackResources> {
+  const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   let outputs: { OutputKey?: string; OutputValue?: string }[];
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
@@ -233,7 +228,7 @@ export async function resolveStack(
   return {
     tableName,
     enforcerFunctionName,
-    config: parseConfig(raw, `stack ${stackName} output ${STACK_OUTPUTS.config}`),
+    config: await parseConfig(raw, `stack ${stackName} output ${STACK_OUTPUTS.config}`),
   };
 }
 
@@ -244,6 +239,7 @@ export async function invokeEnforcer(
   reason: string,
   options: EnforceOptions = {},
 ): Promise<EnforcementReport> {
+  const { InvokeCommand } = await import('@aws-sdk/client-lambda');
   let out: InvokeCommandOutput;
   try {
     out = await lambda.send(
@@ -289,6 +285,11 @@ export async function invokeEnforcer(
 async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
   const stackName = options.stack ?? DEFAULT_STACK_NAME;
   const clientConfig = options.region ? { region: options.region } : {};
+  const [{ CloudFormationClient }, { LambdaClient }, adapters] = await Promise.all([
+    import('@aws-sdk/client-cloudformation'),
+    import('@aws-sdk/client-lambda'),
+    storeAdapters(),
+  ]);
   const cfn = new CloudFormationClient(clientConfig);
   let resources: StackResources;
   try {
@@ -296,13 +297,13 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
   } finally {
     cfn.destroy();
   }
-  const dynamo = new DynamoDBClient(clientConfig);
+  const dynamo = new adapters.DynamoDBClient(clientConfig);
   const lambda = new LambdaClient(clientConfig);
   return {
     where: `stack ${stackName}`,
     config: resources.config,
-    store: new DynamoDbBanStore(dynamo, resources.tableName),
-    failures: new DynamoDbFailureWindows(dynamo, resources.tableName),
+    store: new adapters.DynamoDbBanStore(dynamo, resources.tableName),
+    failures: new adapters.DynamoDbFailureWindows(dynamo, resources.tableName),
     enforce: (reason, opts) => invokeEnforcer(lambda, resources.enforcerFunctionName, reason, opts),
     now: () => Date.now(),
     close() {

@@ -19,7 +19,9 @@ export function formatTime(ms: number): string {
 export function formatExpiry(expiresAt: number | null, now: number): string {
   if (expiresAt === null) return 'permanent';
   const left = expiresAt - now;
-  return `until ${formatTime(expiresAt)} (${left > 0 ? `in ${formatDuration(left)}` : 'expired'})`;
+  // Whole minutes past the first hour: "in 23h59m", not "in 23h59m52s".
+  const shown = left >= 3_600_000 ? Math.round(left / 60_000) * 60_000 : left;
+  return `until ${formatTime(expiresAt)} (${left > 0 ? `in ${formatDuration(shown)}` : 'expired'})`;
 }
 
 /** A host CIDR as an address (`203.0.113.7/32` → `203.0.113.7`), other CIDRs unchanged. */

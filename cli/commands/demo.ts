@@ -8,7 +8,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { formatDuration } from '../../lambda/core/policy/duration.js';
-import { type ReplaySource, replayLogs } from '../../local/replay-log.js';
+import type { ReplaySource } from '../../local/replay-log.js';
 import { loadConfigFile, SAMPLE_LOGS } from '../config-file.js';
 import { CliError } from '../exit-codes.js';
 import { banLine, enforcementLines, formatTime, naclTable } from '../format.js';
@@ -92,6 +92,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
   ];
   printLines(out);
 
+  const { replayLogs } = await import('../../local/replay-log.js');
   const result = await withEmbedded(config, async (pipeline) => {
     const initial = pipeline.inboundEntries();
     for (const t of config.targets) {

@@ -7,12 +7,14 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { startEmbedded } from '../../local/embedded.js';
 import { loadConfigFile } from '../config-file.js';
 import { defaultStatePath, type LocalState } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { formatTime, naclTable } from '../format.js';
 import { durationOption, printLines } from '../input.js';
+
+/** Name the local Lambda endpoint serves the enforcer under. */
+const ENFORCER_FUNCTION = 'cloudjail-enforcer';
 
 interface LocalOptions {
   readonly config?: string;
@@ -60,13 +62,30 @@ async function runLocal(options: LocalOptions): Promise<void> {
       ExitCode.Refused,
     );
   }
+  const [{ startEmbedded }, { startLocalLambda }] = await Promise.all([
+    import('../../local/embedded.js'),
+    import('../../local/lambda-endpoint.js'),
+  ]);
   const pipeline = await startEmbedded({ config, startAt: Date.now() });
+  // The enforcer, invoked by the --local commands through a local Lambda Invoke endpoint; runs
+  // are serialized there, so this process stays the single NACL writer.
+  const lambda = await startLocalLambda({
+    [ENFORCER_FUNCTION]: async (event) => {
+      pipeline.clock.set(Date.now());
+      const requested =
+        typeof event === 'object' &&
+        event !== null &&
+        (event as { dryRun?: unknown }).dryRun === true;
+      return pipeline.enforce({ dryRun: requested || config.enforcement.dryRun });
+    },
+  });
   const state: LocalState = {
     version: 1,
     pid: process.pid,
     startedAt: new Date().toISOString(),
     dynamodb: { endpoint: pipeline.dynamodb.endpoint, tableName: pipeline.dynamodb.tableName },
     ec2: { endpoint: pipeline.ec2.endpoint, region: pipeline.ec2.region },
+    lambda: { endpoint: lambda.endpoint, enforcerFunctionName: ENFORCER_FUNCTION },
     config: raw,
   };
   const tmp = `${options.state}.${process.pid}.tmp`;
@@ -84,19 +103,13 @@ async function runLocal(options: LocalOptions): Promise<void> {
       }
     }
   };
-  let running = false;
   const sweep = async () => {
-    if (running) return;
-    running = true;
     try {
-      pipeline.clock.set(Date.now());
-      await pipeline.enforce();
+      await lambda.invoke(ENFORCER_FUNCTION, { source: 'cloudjail.schedule' });
     } catch (e) {
       process.stderr.write(
         `cloudjail local: scheduled enforcer run failed: ${(e as Error).message}\n`,
       );
-    } finally {
-      running = false;
     }
   };
   const timer = setInterval(() => void sweep(), every);
@@ -104,7 +117,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
   const watcher = setInterval(showChanges, 250);
 
   printLines([
-    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint})`,
+    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint})`,
   ]);
   showChanges();
 
@@ -116,6 +129,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
   clearInterval(timer);
   clearInterval(watcher);
   if (ownerAlive(options.state) === process.pid) rmSync(options.state, { force: true });
+  await lambda.stop();
   await pipeline.stop();
   printLines(['cloudjail local: stopped']);
 }

@@ -12,8 +12,8 @@ import type { CloudjailConfig } from '../../lambda/config/cloudjail-config.js';
 import { type JailConfig, parseJails } from '../../lambda/config/jail-config.js';
 import type { Ban } from '../../lambda/core/ban.js';
 import { formatDuration } from '../../lambda/core/policy/duration.js';
-import { type EmbeddedPipeline, jailRuntimes, startEmbedded } from '../../local/embedded.js';
-import { type ReplayResult, type ReplaySource, replayLogs } from '../../local/replay-log.js';
+import type { EmbeddedPipeline } from '../../local/embedded.js';
+import type { ReplayResult, ReplaySource } from '../../local/replay-log.js';
 import { loadConfigFile } from '../config-file.js';
 import { CliError } from '../exit-codes.js';
 import { banLine, cidrAddress, formatTime, naclTable } from '../format.js';
@@ -123,6 +123,8 @@ export async function withEmbedded<T>(
   config: CloudjailConfig,
   fn: (pipeline: EmbeddedPipeline) => Promise<T>,
 ): Promise<T> {
+  // Loaded here, not at start-up: the embedded mode pulls in dynalite and the EC2 client.
+  const { jailRuntimes, startEmbedded } = await import('../../local/embedded.js');
   const pipeline = await startEmbedded({ config, jails: jailRuntimes(config.jails) });
   try {
     return await fn(pipeline);
@@ -173,6 +175,7 @@ async function runReplay(log: string, options: ReplayOptions): Promise<void> {
     timeZone: options.timezone ?? jails[0]?.timezone ?? 'UTC',
   };
   const bar = progressBar(statSync(log).size, options.progress !== false);
+  const { replayLogs } = await import('../../local/replay-log.js');
   const result = await withEmbedded(config, (pipeline) =>
     replayLogs(pipeline, [source], {
       onBan: (ban, at) => {
