@@ -46,18 +46,16 @@ const REPORT = { at: '2024-11-05T03:00:00.000Z', dryRun: false, notEnforced: 0, 
 
 describe('resolveStack', () => {
   it('reads table, enforcer and the validated configuration from the outputs', async () => {
-    cfnMock
-      .on(DescribeStacksCommand, { StackName: 'Prod' })
-      .resolves({
-        Stacks: [
-          {
-            StackName: 'Prod',
-            StackStatus: 'CREATE_COMPLETE',
-            CreationTime: new Date(),
-            Outputs: outputs(),
-          },
-        ],
-      });
+    cfnMock.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
+      Stacks: [
+        {
+          StackName: 'Prod',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: outputs(),
+        },
+      ],
+    });
     const r = await resolveStack(new CloudFormationClient({ region: 'eu-west-1' }), 'Prod');
     expect(r.tableName).toBe('Cloudjail-Table-1');
     expect(r.enforcerFunctionName).toBe('Cloudjail-Enforcer-1');
@@ -114,13 +112,11 @@ describe('resolveStack', () => {
   });
 
   it('missing credentials fail with a hint, exit 1', async () => {
-    cfnMock
-      .on(DescribeStacksCommand)
-      .rejects(
-        Object.assign(new Error('Could not load credentials from any providers'), {
-          name: 'CredentialsProviderError',
-        }),
-      );
+    cfnMock.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
     const e = await cliError(
       resolveStack(new CloudFormationClient({ region: 'eu-west-1' }), 'Prod'),
     );
