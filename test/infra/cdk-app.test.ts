@@ -1,12 +1,14 @@
 /**
  * The CDK app as users run it: configuration errors surface at synth, all at once (construct and
  * `bin/` entry), and the real `npx cdk synth` of the repository succeeds offline with the example
- * context, cdk-nag on, esbuild local (never Docker). This is CI's `npx cdk synth` step.
+ * context, cdk-nag on, esbuild local (never Docker), and its bundles hold what the functions
+ * need. This is CI's `npx cdk synth` step.
  */
-import { spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -15,10 +17,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambda/config/env-names.js';
 import { ConfigError } from '../../lambda/core/errors.js';
-import { PROJECT_ROOT, resolveCloudjailProps } from '../../lib/cloudjail.js';
-import { exampleConfig } from './helpers.js';
+import {
+  LAMBDA_FILTER_DIR,
+  listBuiltinFilterFiles,
+  PROJECT_ROOT,
+  resolveCloudjailProps,
+} from '../../lib/cloudjail.js';
+import { METRICS } from '../../lib/runtime-contract.js';
+import { environmentOf, exampleConfig, functionByService } from './helpers.js';
 
 function problemsOf(run: () => unknown): string[] {
   try {
@@ -119,67 +129,123 @@ function canIsolateNetwork(): boolean {
 }
 
 describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
-  it('succeeds offline with the example context, cdk-nag on, no Docker', () => {
-    const work = mkdtempSync(join(tmpdir(), 'cloudjail-cli-synth-'));
-    const outdir = join(work, 'cdk.out');
+  const work = mkdtempSync(join(tmpdir(), 'cloudjail-cli-synth-'));
+  const outdir = join(work, 'cdk.out');
+  const dockerLog = join(work, 'docker-called');
+  const isolated = canIsolateNetwork();
+  let result: SpawnSyncReturns<string>;
+  let template: Template;
+
+  beforeAll(() => {
     // A `docker` that records any call: bundling must use the local esbuild.
     const fakeBin = join(work, 'bin');
-    const dockerLog = join(work, 'docker-called');
-    spawnSync('mkdir', ['-p', fakeBin]);
+    mkdirSync(fakeBin);
     writeFileSync(join(fakeBin, 'docker'), `#!/bin/sh\necho "$@" >> '${dockerLog}'\nexit 1\n`);
     chmodSync(join(fakeBin, 'docker'), 0o755);
-    const isolated = canIsolateNetwork();
     const command = ['npx', '--no-install', 'cdk', 'synth', '--quiet', '--no-notices'];
     command.push('--no-version-reporting', '--output', outdir);
-    try {
-      const result = spawnSync(
-        isolated ? 'unshare' : command[0]!,
-        isolated ? ['-rn', ...command] : command.slice(1),
-        {
-          cwd: PROJECT_ROOT,
-          encoding: 'utf8',
-          timeout: 180_000,
-          // No credentials, no Region, no metadata service, unreachable proxies: synth must not
-          // need any of them (inside a network namespace when available: no network at all).
-          env: {
-            PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`,
-            HOME: work,
-            npm_config_cache: join(work, 'npm-cache'),
-            npm_config_offline: 'true',
-            AWS_EC2_METADATA_DISABLED: 'true',
-            AWS_CONFIG_FILE: join(work, 'no-aws-config'),
-            AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
-            HTTPS_PROXY: 'http://127.0.0.1:9',
-            HTTP_PROXY: 'http://127.0.0.1:9',
-            CDK_DISABLE_VERSION_CHECK: '1',
-            CDK_DISABLE_CLI_TELEMETRY: 'true',
-          },
+    result = spawnSync(
+      isolated ? 'unshare' : command[0]!,
+      isolated ? ['-rn', ...command] : command.slice(1),
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        timeout: 180_000,
+        // No credentials, no Region, no metadata service, unreachable proxies: synth must not
+        // need any of them (inside a network namespace when available: no network at all).
+        env: {
+          PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`,
+          HOME: work,
+          npm_config_cache: join(work, 'npm-cache'),
+          npm_config_offline: 'true',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_CONFIG_FILE: join(work, 'no-aws-config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
+          HTTPS_PROXY: 'http://127.0.0.1:9',
+          HTTP_PROXY: 'http://127.0.0.1:9',
+          CDK_DISABLE_VERSION_CHECK: '1',
+          CDK_DISABLE_CLI_TELEMETRY: 'true',
         },
+      },
+    );
+    if (result.status === 0) {
+      template = Template.fromJSON(
+        JSON.parse(readFileSync(join(outdir, 'Cloudjail.template.json'), 'utf8')),
       );
-      expect(result.status, `${isolated ? '(no network) ' : ''}${result.stderr}`).toBe(0);
-      expect(result.stderr).not.toMatch(/AwsSolutions-|Validation failed/);
-      expect(existsSync(dockerLog), 'docker was called').toBe(false);
-      const template = JSON.parse(readFileSync(join(outdir, 'Cloudjail.template.json'), 'utf8'));
-      const types = Object.values(template.Resources as Record<string, { Type: string }>).map(
-        (r) => r.Type,
-      );
-      for (const type of [
-        'AWS::DynamoDB::GlobalTable',
-        'AWS::Lambda::Function',
-        'AWS::Scheduler::Schedule',
-        'AWS::Logs::SubscriptionFilter',
-        'AWS::SNS::Topic',
-        'AWS::SQS::Queue',
-        'AWS::CloudWatch::Alarm',
-        'AWS::CloudWatch::Dashboard',
-      ]) {
-        expect(types, type).toContain(type);
-      }
-      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(3);
-      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
-      expect(report.pluginReports).toEqual([]);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
     }
   }, 180_000);
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** The asset directories of the synth, by the function (service) whose package they are. */
+  function packageOf(service: string): string {
+    const [, fn] = functionByService(template, service);
+    const hash = JSON.stringify(fn['Code']).match(/([0-9a-f]{64})\.zip/)?.[1];
+    expect(hash, `${service} asset`).toBeDefined();
+    return join(outdir, `asset.${hash}`);
+  }
+
+  it('succeeds offline with the example context, cdk-nag on, no Docker', () => {
+    expect(result.status, `${isolated ? '(no network) ' : ''}${result.stderr}`).toBe(0);
+    expect(result.stderr).not.toMatch(/AwsSolutions-|Validation failed/);
+    expect(existsSync(dockerLog), 'docker was called').toBe(false);
+    const types = Object.values(
+      template.toJSON()['Resources'] as Record<string, { Type: string }>,
+    ).map((r) => r.Type);
+    for (const type of [
+      'AWS::DynamoDB::GlobalTable',
+      'AWS::Lambda::Function',
+      'AWS::Scheduler::Schedule',
+      'AWS::Logs::SubscriptionFilter',
+      'AWS::SNS::Topic',
+      'AWS::SQS::Queue',
+      'AWS::CloudWatch::Alarm',
+      'AWS::CloudWatch::Dashboard',
+    ]) {
+      expect(types, type).toContain(type);
+    }
+    expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(3);
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('bundles each function with esbuild: minified ESM with the AWS SDK inside', () => {
+    const services = [METRICS.detectorService, METRICS.enforcerService, METRICS.notifierService];
+    const bundles = services.map((service) =>
+      readFileSync(join(packageOf(service), 'index.mjs'), 'utf8'),
+    );
+    expect(new Set(bundles).size).toBe(3);
+    for (const code of bundles) {
+      // Minified: a few very long lines, not thousands of short ones.
+      expect(code.split('\n').length).toBeLessThan(code.length / 1000);
+      // SDK bundled: no import of it is left for the runtime to provide. (The bundle mentions
+      // @aws-sdk/signature-v4-crt only in "please install" messages of SigV4a, never used.)
+      expect(code).not.toMatch(/(?:^|[;\n])\s*import[^;]*from\s*["']@aws-sdk\//);
+    }
+    const [detector, enforcer, notifier] = bundles as [string, string, string];
+    expect(detector).toContain('DynamoDB_20120810'); // DynamoDB JSON protocol target
+    expect(enforcer).toContain('DynamoDB_20120810');
+    expect(enforcer).toContain('2016-11-15'); // EC2 Query API version
+    expect(notifier).toMatch(/Publish/);
+  });
+
+  it('ships the built-in filter files in the detector package, where its env var points', () => {
+    const builtins = listBuiltinFilterFiles();
+    expect(builtins.length).toBeGreaterThan(0);
+    const dir = packageOf(METRICS.detectorService);
+    expect(readdirSync(join(dir, 'filter.d')).sort()).toEqual(builtins);
+    for (const name of builtins) {
+      expect(readFileSync(join(dir, 'filter.d', name), 'utf8')).toBe(
+        readFileSync(join(PROJECT_ROOT, 'filter.d', name), 'utf8'),
+      );
+    }
+    // Lambda unpacks the package at /var/task: the package's filter.d is LAMBDA_FILTER_DIR,
+    // which the detector gets as ENV.filterDir.
+    expect(LAMBDA_FILTER_DIR).toBe('/var/task/filter.d');
+    const [, detector] = functionByService(template, METRICS.detectorService);
+    expect(environmentOf(detector)[ENV.filterDir]).toBe(LAMBDA_FILTER_DIR);
+    // Only the detector carries filters.
+    for (const service of [METRICS.enforcerService, METRICS.notifierService]) {
+      expect(existsSync(join(packageOf(service), 'filter.d'))).toBe(false);
+    }
+  });
 });

@@ -1,9 +1,10 @@
 /**
  * The deployed template, asserted part by part with aws-cdk-lib/assertions (no snapshots): one
- * bundled synth of the repo's example cdk.json context with the cdk-nag AwsSolutions checks (what
- * `npx cdk synth` runs), reused by every test.
+ * synth of the repo's example cdk.json context with the cdk-nag AwsSolutions checks, reused by
+ * every test. Unbundled (the template is the same); the real bundles are checked on the output of
+ * `npx cdk synth` in cdk-app.test.ts and on the user-filter variant in filter-bundle.test.ts.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -13,12 +14,7 @@ import { banToItem } from '../../lambda/adapters/dynamodb-ban-store.js';
 import { ITEM, TABLE_KEYS } from '../../lambda/adapters/dynamodb-table.js';
 import { ENV } from '../../lambda/config/env-names.js';
 import type { Ban } from '../../lambda/core/ban.js';
-import {
-  LAMBDA_FILTER_DIR,
-  listBuiltinFilterFiles,
-  PROJECT_ROOT,
-  SCHEDULE_EVENT_SOURCE,
-} from '../../lib/cloudjail.js';
+import { LAMBDA_FILTER_DIR, PROJECT_ROOT, SCHEDULE_EVENT_SOURCE } from '../../lib/cloudjail.js';
 import { CloudjailStack } from '../../lib/cloudjail-stack.js';
 import { subscriptionFilterPattern } from '../../lib/filter-patterns.js';
 import { STACK_OUTPUTS } from '../../lib/outputs.js';
@@ -70,7 +66,7 @@ function filterMatches(pattern: unknown, value: unknown): boolean {
   );
 }
 
-describe('stack from the example cdk.json context (bundled, with cdk-nag)', () => {
+describe('stack from the example cdk.json context (with cdk-nag)', () => {
   let template: Template;
   let outdir: string;
   let reportText: string;
@@ -79,7 +75,7 @@ describe('stack from the example cdk.json context (bundled, with cdk-nag)', () =
   const groups = [...new Set(jails.flatMap((j) => j.logGroups))];
 
   beforeAll(() => {
-    const app = testApp(true);
+    const app = testApp(false);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     const stack = new CloudjailStack(app, 'Cloudjail', { config, configDir: PROJECT_ROOT });
     // Throws "Validation failed" on any unacknowledged cdk-nag finding.
@@ -87,7 +83,7 @@ describe('stack from the example cdk.json context (bundled, with cdk-nag)', () =
     outdir = assembly.directory;
     reportText = readFileSync(join(outdir, 'validation-report.json'), 'utf8');
     template = Template.fromStack(stack);
-  }, 120_000);
+  }, 60_000);
   afterAll(cleanupApps);
 
   it('passes cdk-nag AwsSolutions: the plugin ran and reported no violation', () => {
@@ -105,24 +101,6 @@ describe('stack from the example cdk.json context (bundled, with cdk-nag)', () =
       expect(fn.Properties['Architectures']).toEqual(['arm64']);
       expect(fn.Properties['Handler']).toBe('index.handler');
     }
-  });
-
-  it('bundles each function with esbuild: minified ESM with the AWS SDK inside', () => {
-    const bundles = readdirSync(outdir)
-      .filter((d) => d.startsWith('asset.') && statSync(join(outdir, d)).isDirectory())
-      .map((d) => readFileSync(join(outdir, d, 'index.mjs'), 'utf8'));
-    expect(bundles).toHaveLength(3);
-    for (const code of bundles) {
-      // Minified: a few very long lines, not thousands of short ones.
-      const lines = code.split('\n');
-      expect(lines.length).toBeLessThan(code.length / 1000);
-      // SDK bundled: no import of it is left for the runtime to provide. (The bundle mentions
-      // @aws-sdk/signature-v4-crt only in "please install" messages of SigV4a, never used.)
-      expect(code).not.toMatch(/(?:^|[;\n])\s*import[^;]*from\s*["']@aws-sdk\//);
-    }
-    // Each function carries its own SDK clients.
-    expect(bundles.filter((c) => c.includes('DynamoDB_20120810')).length).toBeGreaterThanOrEqual(2);
-    expect(bundles.some((c) => c.includes('2016-11-15'))).toBe(true); // EC2 API version
   });
 
   it('gives the enforcer a reserved concurrency of exactly 1 (the single NACL writer)', () => {
@@ -557,32 +535,6 @@ describe('stack from the example cdk.json context (bundled, with cdk-nag)', () =
         expect(JSON.stringify(r)).toMatch(new RegExp(`${tableId}|AWS::NoValue`));
       }
     }
-  });
-
-  it('ships the built-in filter files in the detector package, where its env var points', () => {
-    const builtins = listBuiltinFilterFiles();
-    expect(builtins.length).toBeGreaterThan(0);
-    const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.'));
-    const withFilters = assets.filter((d) => {
-      try {
-        return statSync(join(outdir, d, 'filter.d')).isDirectory();
-      } catch {
-        return false;
-      }
-    });
-    expect(withFilters).toHaveLength(1);
-    const dir = join(outdir, withFilters[0]!);
-    expect(readdirSync(join(dir, 'filter.d')).sort()).toEqual(builtins);
-    for (const name of builtins) {
-      expect(readFileSync(join(dir, 'filter.d', name), 'utf8')).toBe(
-        readFileSync(join(PROJECT_ROOT, 'filter.d', name), 'utf8'),
-      );
-    }
-    // Lambda unpacks the package at /var/task: the package's filter.d is LAMBDA_FILTER_DIR.
-    expect(LAMBDA_FILTER_DIR).toBe('/var/task/filter.d');
-    // ... and it is the detector's package.
-    const [, detector] = functionByService(template, METRICS.detectorService);
-    expect(JSON.stringify(detector['Code'])).toContain(withFilters[0]!.slice('asset.'.length));
   });
 
   it('exports the outputs the CLI reads', () => {
