@@ -134,19 +134,21 @@ function gateText(g: Gate, earlyIgnore: boolean, text: string): boolean {
       if (text.includes(g.lits[g.ignore[k] as number] as string)) return true;
     }
   }
-  if (g.pref !== undefined) {
+  // Both the prefregex and some failregex must be able to match; failregex literals are
+  // usually the rarer ones, so they are looked for first.
+  if (g.fail !== undefined) {
     let any = false;
-    for (let k = 0; k < g.pref.length; k++) {
-      if (text.includes(g.lits[g.pref[k] as number] as string)) {
+    for (let k = 0; k < g.fail.length; k++) {
+      if (text.includes(g.lits[g.fail[k] as number] as string)) {
         any = true;
         break;
       }
     }
     if (!any) return false;
   }
-  if (g.fail === undefined) return true;
-  for (let k = 0; k < g.fail.length; k++) {
-    if (text.includes(g.lits[g.fail[k] as number] as string)) return true;
+  if (g.pref === undefined) return true;
+  for (let k = 0; k < g.pref.length; k++) {
+    if (text.includes(g.lits[g.pref[k] as number] as string)) return true;
   }
   return false;
 }
@@ -191,19 +193,19 @@ function gateSpan(
       if (occurs(lits, next, g.ignore[k] as number, text, from, to)) return true;
     }
   }
-  if (g.pref !== undefined) {
+  if (g.fail !== undefined) {
     let any = false;
-    for (let k = 0; k < g.pref.length; k++) {
-      if (occurs(lits, next, g.pref[k] as number, text, from, to)) {
+    for (let k = 0; k < g.fail.length; k++) {
+      if (occurs(lits, next, g.fail[k] as number, text, from, to)) {
         any = true;
         break;
       }
     }
     if (!any) return false;
   }
-  if (g.fail === undefined) return true;
-  for (let k = 0; k < g.fail.length; k++) {
-    if (occurs(lits, next, g.fail[k] as number, text, from, to)) return true;
+  if (g.pref === undefined) return true;
+  for (let k = 0; k < g.pref.length; k++) {
+    if (occurs(lits, next, g.pref[k] as number, text, from, to)) return true;
   }
   return false;
 }
@@ -435,6 +437,7 @@ export function createLogMatcher(
   ): number => {
     const ctx = { now };
     const next: number[] = specialLits.map(() => -1);
+    let nextSpecial = -1;
     const len = text.length;
     let n = firstLineNumber - 1;
     let p = 0;
@@ -453,14 +456,20 @@ export function createLogMatcher(
         for (const o of matchEvent(line, ctx)) sink.outcome(o, n);
         continue;
       }
-      let plain = true;
-      for (let k = firstSpecial; k < specialLits.length; k++) {
-        if (occurs(specialLits, next, k, text, start, end)) {
-          plain = false;
-          break;
+      // The first special character at or after `start` (one comparison per line).
+      if (nextSpecial < start) {
+        nextSpecial = FAR;
+        for (let k = firstSpecial; k < specialLits.length; k++) {
+          let q = next[k] as number;
+          if (q < start) {
+            q = text.indexOf(specialLits[k] as string, start);
+            if (q < 0) q = FAR;
+            next[k] = q;
+          }
+          if (q < nextSpecial) nextSpecial = q;
         }
       }
-      if (!plain) {
+      if (nextSpecial < end) {
         for (const o of matchEvent(line, ctx)) sink.outcome(o, n);
         continue;
       }

@@ -282,12 +282,6 @@ interface DateCache {
   primed: boolean;
 }
 
-/** Whether `s` holds `t` at `pos` (a char loop: cheaper than startsWith on short slices). */
-function sameAt(s: string, pos: number, t: string): boolean {
-  for (let k = 0; k < t.length; k++) if (s.charCodeAt(pos + k) !== t.charCodeAt(k)) return false;
-  return true;
-}
-
 /** All strptime fields of `line`'s match, from the full regex (same match as the lean one). */
 function fullView(p: Positional, line: string): Record<string, string | undefined> {
   p.regex.lastIndex = 0;
@@ -404,11 +398,7 @@ export function createDateDetector(
         // lines mostly share that key, so it is compared with the previous one in place first.
         const f = fraction;
         const cut =
-          f === undefined
-            ? -1
-            : text.length >= f.length && sameAt(text, text.length - f.length, f)
-              ? text.length - f.length
-              : text.lastIndexOf(f);
+          f === undefined ? -1 : text.endsWith(f) ? text.length - f.length : text.lastIndexOf(f);
         const prefixLen = cut < 0 ? text.length : cut;
         const suffixLen = cut < 0 ? 0 : text.length - cut - (f as string).length;
         let c = caches[i];
