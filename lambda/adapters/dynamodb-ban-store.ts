@@ -114,13 +114,21 @@ function toEvents(byId: ReadonlyMap<string, number>): FailureEvent[] {
 export class DynamoDbBanStore implements BanStore {
   private readonly doc: DynamoDBDocumentClient;
 
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  /**
+   * @param options.sleep waits between BatchGetItem rounds that left keys unprocessed (throttling);
+   *   default a real timer. Tests inject one that does not wait.
+   */
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    options: { readonly sleep?: (ms: number) => Promise<void> } = {},
   ) {
     this.doc = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true },
     });
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   async recordFailures(
@@ -157,7 +165,7 @@ export class DynamoDbBanStore implements BanStore {
     let added = 0;
     for (const f of failures) {
       const known = all.get(f.id);
-      if (!old.has(f.id) && known === undefined) added++;
+      if (known === undefined) added++;
       if (known === undefined || f.time < known) all.set(f.id, f.time);
     }
     return { failures: toEvents(all), added };
@@ -213,6 +221,8 @@ export class DynamoDbBanStore implements BanStore {
             `DynamoDB left ${pending.length} ban key(s) unprocessed after ${round} BatchGetItem rounds`,
           );
         }
+        // Unprocessed keys mean throttling: back off (25 ms, 50 ms, ... up to 1.6 s) before a retry.
+        if (round > 0) await this.sleep(Math.min(25 * 2 ** (round - 1), 1600));
         const out: BatchGetCommandOutput = await this.doc.send(
           new BatchGetCommand({
             RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },

@@ -117,7 +117,10 @@ export async function mapLimit<T, R>(
       }
     }
   };
-  const workers = Math.max(1, Math.min(Math.floor(limit), items.length));
+  const workers = Math.min(
+    Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : 16,
+    items.length,
+  );
   await Promise.all(Array.from({ length: workers }, worker));
   return results;
 }
