@@ -2,7 +2,11 @@
  * Ingest one CloudWatch Logs batch: match every event with the jails reading its log group, drop
  * allowlisted addresses, aggregate failures per (jail, address), record them idempotently, and
  * write a ban when a strict event-time window holds maxretry failures. Store requests scale with
- * the distinct (jail, address) pairs in the batch, not with its lines.
+ * the distinct (jail, address) pairs in the batch, not with its lines: one window write per pair,
+ * one batched read of the ban records of the pairs at the threshold, one conditional write per new
+ * ban, one counter write per jail. Malformed events are logged and skipped; only store errors
+ * reject (the invocation then fails and is retried, which is safe: counting is idempotent).
+ * Table design and why this is race-free: docs/dynamodb.md.
  */
 import type { JailConfig } from '../config/jail-config.js';
 import { type Ban, isBanActive } from '../core/ban.js';
