@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/config/env-names.js';
@@ -247,5 +248,84 @@ describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
     for (const service of [METRICS.enforcerService, METRICS.notifierService]) {
       expect(existsSync(join(packageOf(service), 'filter.d'))).toBe(false);
     }
+  });
+
+  it('runs the bundles as Lambda would: each loads, the detector builds its jails from the package', () => {
+    const [, detector] = functionByService(template, METRICS.detectorService);
+    const env = environmentOf(detector);
+    const run = (service: string, event: unknown, extraEnv: Record<string, string>) => {
+      const dir = packageOf(service);
+      const script = `const m = await import(${JSON.stringify(join(dir, 'index.mjs'))});
+        const out = await m.handler(${JSON.stringify(event)}, {});
+        process.stdout.write('RESULT ' + JSON.stringify(out) + '\\n');`;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          ...extraEnv,
+        },
+      });
+      expect(child.status, child.stderr).toBe(0);
+      const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      expect(line, child.stdout).toBeDefined();
+      return JSON.parse(line!.slice('RESULT '.length)) as unknown;
+    };
+    // The detector: a CONTROL_MESSAGE after a cold start that loads every jail's filter from the
+    // package's filter.d (the Lambda path /var/task/filter.d mapped to the asset directory).
+    const control = gzipSync(
+      JSON.stringify({
+        messageType: 'CONTROL_MESSAGE',
+        owner: 'CloudwatchLogs',
+        logGroup: '',
+        logStream: '',
+        subscriptionFilters: [],
+        logEvents: [],
+      }),
+    ).toString('base64');
+    const filterDir = join(packageOf(METRICS.detectorService), 'filter.d');
+    expect(
+      run(
+        METRICS.detectorService,
+        { awslogs: { data: control } },
+        {
+          [ENV.config]: String(env[ENV.config]).replaceAll(LAMBDA_FILTER_DIR, filterDir),
+          [ENV.tableName]: 'cloudjail-table',
+          [ENV.enforcerFunction]: 'cloudjail-enforcer',
+          [ENV.filterDir]: filterDir,
+        },
+      ),
+    ).toEqual({ status: 'control-message' });
+    // The notifier: an empty stream batch.
+    expect(
+      run(
+        METRICS.notifierService,
+        { Records: [] },
+        {
+          [ENV.topicArn]: 'arn:aws:sns:us-east-1:123456789012:bans',
+        },
+      ),
+    ).toEqual({ batchItemFailures: [] });
+    // The enforcer: its module loads (a run would call DynamoDB and EC2).
+    const dir = packageOf(METRICS.enforcerService);
+    const load = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(join(dir, 'index.mjs'))}); if (typeof m.handler !== 'function') process.exit(3);`,
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', AWS_REGION: 'us-east-1' },
+      },
+    );
+    expect(load.status, load.stderr).toBe(0);
   });
 });
