@@ -682,12 +682,15 @@ export class Cloudjail extends Construct {
       period: Duration.minutes(5),
       statistic: 'Sum',
     });
+    // A trigger arriving during a run is throttled and waits in Lambda's async queue: expected in
+    // bursts under attack. Sustained throttling means runs are too slow or too frequent.
     addAlarm('EnforcerThrottlesAlarm', {
       alarmDescription:
-        'cloudjail enforcer invocations throttled (runs overlapping its reserved concurrency of 1)',
+        'cloudjail enforcer throttled for 15 minutes (runs keep overlapping its reserved concurrency of 1: slow EC2 calls, or too many triggers)',
       metric: enforcerThrottles,
-      threshold: 3,
-      evaluationPeriods: 1,
+      threshold: 5,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });

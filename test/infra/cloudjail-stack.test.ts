@@ -458,7 +458,11 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
         (p) =>
           p['MetricName'] === 'Throttles' &&
           p['Namespace'] === 'AWS/Lambda' &&
-          dims(p).includes(enforcerId),
+          dims(p).includes(enforcerId) &&
+          // Sustained, not a burst: three 5-minute periods in a row.
+          p['Period'] === 300 &&
+          p['EvaluationPeriods'] === 3 &&
+          p['DatapointsToAlarm'] === 3,
       ),
     ).toHaveLength(1);
     const alarmTopic = Object.entries(template.findResources('AWS::SNS::Topic') as Resources).find(
