@@ -3,6 +3,7 @@
  * filters, DynamoDbBanStore on dynalite through the real @aws-sdk/client-dynamodb, a recording
  * enforcement trigger. Every DynamoDB request is counted by an SDK middleware.
  */
+import { readFileSync } from 'node:fs';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ import {
   SECOND,
   T0,
 } from '../helpers/detection.js';
+import { zurichWallClock } from '../helpers/sample-harness.js';
 import {
   controlMessageEvent,
   eventId,
@@ -363,6 +365,56 @@ describe('detector handler on dynalite', () => {
     await expect(handler(attackPayload({}))).rejects.toThrow();
     expect(logger.messages('error')).toContain('batch failed; it will be retried');
     dead.destroy();
+  });
+});
+
+describe('detector handler on the annotated sample logs', () => {
+  /** Every log line of a fixture as an event, and the hosts its `failJSON` lines expect. */
+  function fixture(name: string) {
+    const text = readFileSync(new URL(`../fixtures/logs/${name}`, import.meta.url), 'utf8');
+    const expected = new Set<string>();
+    const events: { id: string; timestamp: number; message: string }[] = [];
+    let time = T0;
+    for (const line of text.split('\n')) {
+      const json = /^#+ ?failJSON:(.+)$/.exec(line);
+      if (json) {
+        const spec = JSON.parse(json[1] as string) as {
+          time?: string;
+          match?: boolean;
+          host?: string;
+        };
+        if (spec.time) time = zurichWallClock(spec.time.replace(/\.\d+$/, ''));
+        if (spec.match && spec.host) expected.add(spec.host);
+        continue;
+      }
+      if (line.startsWith('#') || line.trim() === '') continue;
+      events.push({ id: eventId(events.length, 9), timestamp: time, message: line });
+    }
+    return { events, expected };
+  }
+
+  it.each([
+    ['freeswitch', 'freeswitch[mode=extra]'],
+    ['freeswitch-cloudjail', 'freeswitch'],
+    ['asterisk', 'asterisk'],
+    ['asterisk-cloudjail', 'asterisk'],
+  ])('%s: every ban is an address the server wrote as the failing one', async (file, filter) => {
+    const group = `/sbc/${file}`;
+    const jail = aJail({
+      name: 'sample',
+      filter,
+      logGroups: [group],
+      maxretry: 1,
+      timezone: 'Europe/Zurich',
+    });
+    const c = container(await freshTable(), [jail]);
+    const { events, expected } = fixture(file);
+    const result = await c.handler(subscriptionEvent({ logGroup: group, events }));
+    const banned = (result.report?.bans ?? []).map((b) => b.cidr.replace(/\/(32|128)$/, ''));
+    expect(banned.length).toBeGreaterThan(3);
+    // Exactly the addresses the annotations expect: attackers write addresses into user parts,
+    // Call-IDs and display names, and none of those gets banned.
+    expect(new Set(banned)).toEqual(expected);
   });
 });
 
