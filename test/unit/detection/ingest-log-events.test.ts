@@ -171,6 +171,23 @@ describe('ingestLogEvents', () => {
       expect(f.trigger.reasons).toHaveLength(1);
     });
 
+    it('counts an event id once even when it comes back inside a different batch', async () => {
+      const f = fixture();
+      const a = failures(every(4, SECOND));
+      await ingestLogEvents(a, f.deps);
+      // A later batch repeats two of those events and adds one new failure: 4 + 1 = 5 distinct.
+      const b: LogBatch = {
+        ...a,
+        events: [...a.events.slice(2), ...failures([T0 - MINUTE]).events],
+      };
+      const report = await ingestLogEvents(b, f.deps);
+      expect(report.newFailures).toBe(1);
+      expect(report.bans.map((x) => x.failures)).toEqual([5]);
+      expect(await f.store.listStats()).toEqual([
+        { jail: 'freeswitch', totalFailed: 5, totalBanned: 1 },
+      ]);
+    });
+
     it('does not create a second ban for an address already banned in that jail', async () => {
       const f = fixture();
       await ingestLogEvents(failures(every(5, SECOND)), f.deps);
