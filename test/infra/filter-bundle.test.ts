@@ -35,7 +35,10 @@ import {
 
 const BUILTIN_DIR = join(PROJECT_ROOT, 'filter.d');
 
-/** A user filter directory: my-sbc.conf includes my-common.conf and the built-in asterisk.conf. */
+/**
+ * A user filter directory: my-sbc.conf includes my-common.conf and the built-in asterisk.conf, and
+ * has a `.local` companion and a `.d/` directory.
+ */
 function writeUserFilters(dir: string): void {
   writeFileSync(join(dir, 'my-common.conf'), '[Definition]\n_sbc = mysbc\n');
   writeFileSync(
@@ -55,6 +58,9 @@ function writeUserFilters(dir: string): void {
     ].join('\n'),
   );
   writeFileSync(join(dir, 'my-sbc.local'), '[Definition]\nignoreregex = from 192\\.0\\.2\\.99$\n');
+  // A `.d` directory: read after the .conf, so its _sbc wins over my-common.conf's.
+  mkdirSync(join(dir, 'my-sbc.d'));
+  writeFileSync(join(dir, 'my-sbc.d', 'daemon.conf'), '[Definition]\n_sbc = mysbc2\n');
   // Present in the directory but read by no filter: must not be shipped.
   writeFileSync(join(dir, 'unrelated.conf'), '[Definition]\nfailregex = ^x <HOST>$\n');
 }
@@ -118,10 +124,18 @@ describe('stack variant: user filter, shared log group, two NACLs, no e-mail (bu
   });
 
   it('ships exactly the user files the filter reads, beside the built-ins', () => {
-    const shipped = readdirSync(join(detectorPackage(), 'filter.d')).sort();
+    const dir = join(detectorPackage(), 'filter.d');
+    const shipped = readdirSync(dir).sort();
     expect(shipped).toEqual(
-      [...listBuiltinFilterFiles(), 'my-common.conf', 'my-sbc.conf', 'my-sbc.local'].sort(),
+      [
+        ...listBuiltinFilterFiles(),
+        'my-common.conf',
+        'my-sbc.conf',
+        'my-sbc.d',
+        'my-sbc.local',
+      ].sort(),
     );
+    expect(readdirSync(join(dir, 'my-sbc.d'))).toEqual(['daemon.conf']);
   });
 
   it('points the jail at the bundled file; the detector loads it from the package', () => {
@@ -138,10 +152,12 @@ describe('stack variant: user filter, shared log group, two NACLs, no e-mail (bu
     const matcher = custom.createMatcher();
     const hosts = (line: string) =>
       matcher.matchEvent(line, { now: 0 }).flatMap((o) => o.failures.map((f) => f.host));
-    expect(hosts('mysbc: auth failed from 203.0.113.5')).toEqual(['203.0.113.5']);
+    expect(hosts('mysbc2: auth failed from 203.0.113.5')).toEqual(['203.0.113.5']);
+    // my-sbc.d/daemon.conf overrides my-common.conf's daemon name.
+    expect(hosts('mysbc: auth failed from 203.0.113.5')).toEqual([]);
     expect(hosts('NOTICE[123] custom.c: bad password from 2001:db8::5')).toEqual(['2001:db8::5']);
     // The .local companion's ignoreregex applies in the package too.
-    expect(hosts('mysbc: auth failed from 192.0.2.99')).toEqual([]);
+    expect(hosts('mysbc2: auth failed from 192.0.2.99')).toEqual([]);
     // The built-in jails load from the same directory.
     expect(runtime.map((j) => j.config.name).sort()).toEqual(
       [...baseJails.map((j) => String(j['name'])), 'custom'].sort(),
