@@ -92,6 +92,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
   const nacls = new Ec2NetworkAcls({ client: ec2.client() });
   const trigger = new RecordingEnforcementTrigger();
   const now = () => clock.now();
+  // The detector caches the runtime allowlist (per container, a minute); here it is read once
+  // per clock minute, so a long replay does not pay a store request per batch.
+  let ignores: { minute: number; entries: ReturnType<typeof store.listIgnores> } | undefined;
+  const runtimeIgnores = () => {
+    const minute = Math.floor(clock.now() / 60_000);
+    if (ignores?.minute !== minute) ignores = { minute, entries: store.listIgnores() };
+    return ignores.entries;
+  };
   return {
     config,
     jails,
@@ -106,7 +114,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
         trigger,
         jails,
         ignoreip: config.ignoreip,
-        runtimeIgnores: () => store.listIgnores(),
+        runtimeIgnores,
         now,
       }),
     enforce: (opts = {}) =>

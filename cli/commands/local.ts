@@ -92,13 +92,15 @@ async function runLocal(options: LocalOptions): Promise<void> {
   writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, options.state);
 
-  let lastTable = '';
+  const lastTables = new Map<string, string>();
   const showChanges = () => {
     for (const t of config.targets) {
       const entries = pipeline.ec2.entries(t.naclId);
-      const key = JSON.stringify(entries.filter((e) => !e.egress));
-      if (key !== lastTable) {
-        lastTable = key;
+      const key = JSON.stringify(
+        entries.filter((e) => !e.egress).sort((a, b) => a.ruleNumber - b.ruleNumber),
+      );
+      if (key !== lastTables.get(t.naclId)) {
+        lastTables.set(t.naclId, key);
         printLines([`[${formatTime(Date.now())}]`, ...naclTable(t.naclId, entries)]);
       }
     }
