@@ -17,9 +17,25 @@ const stackName = (app.node.tryGetContext('stackName') as string | undefined) ??
 const account = process.env['CDK_DEFAULT_ACCOUNT'];
 const region = process.env['CDK_DEFAULT_REGION'];
 
+/**
+ * The configuration from context: an object from cdk.json, or a JSON string from the command line
+ * (`-c cloudjail='{"jails": [...]}'`: the CLI passes -c values as strings).
+ */
+function configFromContext(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new ConfigError(
+      [`context "${CONFIG_CONTEXT_KEY}": not JSON (${(error as Error).message})`],
+      'cloudjail configuration',
+    );
+  }
+}
+
 try {
   new CloudjailStack(app, stackName, {
-    config: app.node.tryGetContext(CONFIG_CONTEXT_KEY),
+    config: configFromContext(app.node.tryGetContext(CONFIG_CONTEXT_KEY)),
     description: 'cloudjail: fail2ban for SIP fleets (log subscriptions, ban table, NACL enforcer)',
     ...(account && region ? { env: { account, region } } : {}),
   });
@@ -27,7 +43,7 @@ try {
   if (error instanceof ConfigError) {
     // One readable list of every problem instead of a stack trace.
     process.stderr.write(
-      `cloudjail: ${error.message}\n(fix the "cloudjail" context in cdk.json)\n`,
+      `cloudjail: ${error.message}\n(fix the "${CONFIG_CONTEXT_KEY}" context: cdk.json, or -c ${CONFIG_CONTEXT_KEY}='{...}')\n`,
     );
     process.exit(1);
   }

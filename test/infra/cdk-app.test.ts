@@ -96,33 +96,56 @@ describe('configuration errors surface at synth, all at once', () => {
   });
 
   it('makes the CDK app exit 1 with every problem on stderr (what `cdk synth` shows)', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'cloudjail-bin-'));
-    try {
-      const result = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', join(PROJECT_ROOT, 'bin/cloudjail.ts')],
-        {
-          cwd: PROJECT_ROOT,
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            CDK_OUTDIR: outdir,
-            CDK_CONTEXT_JSON: JSON.stringify({ cloudjail: bad() }),
-          },
-        },
-      );
-      expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/invalid cloudjail configuration \(\d+ problems\)/);
-      expect(result.stderr).toContain('bogus: unknown key');
-      expect(result.stderr).toContain('notifications.email');
-      expect(result.stderr).toContain('nowhere/missing.conf');
-      expect(result.stderr).not.toMatch(/\n\s+at /); // a list, not a stack trace
-      expect(readdirSync(outdir)).toEqual([]);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    const result = runApp({ cloudjail: bad() });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/invalid cloudjail configuration \(\d+ problems\)/);
+    expect(result.stderr).toContain('bogus: unknown key');
+    expect(result.stderr).toContain('notifications.email');
+    expect(result.stderr).toContain('nowhere/missing.conf');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // a list, not a stack trace
+    expect(result.files).toEqual([]);
+  });
+
+  it('reads a configuration given as JSON text with -c (the CLI passes strings)', () => {
+    const fromCli = runApp({ cloudjail: JSON.stringify(bad()) });
+    expect(fromCli.status).toBe(1);
+    expect(fromCli.stderr).toContain('bogus: unknown key');
+    const notJson = runApp({ cloudjail: '{"jails": [' });
+    expect(notJson.status).toBe(1);
+    expect(notJson.stderr).toMatch(/context "cloudjail": not JSON/);
+    // A valid one synthesizes (bundling skipped: the template is what matters here).
+    const good = runApp({
+      cloudjail: JSON.stringify(exampleConfig()),
+      stackName: 'FromCli',
+      'aws:cdk:bundling-stacks': [],
+    });
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.files).toContain('FromCli.template.json');
   });
 });
+
+/** Runs bin/cloudjail.ts as the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
+function runApp(context: Record<string, unknown>): {
+  status: number | null;
+  stderr: string;
+  files: string[];
+} {
+  const outdir = mkdtempSync(join(tmpdir(), 'cloudjail-bin-'));
+  try {
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT_ROOT, 'bin/cloudjail.ts')],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      },
+    );
+    return { status: result.status, stderr: result.stderr, files: readdirSync(outdir) };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
 
 /** True when this machine can run a command in a fresh network namespace (no network at all). */
 function canIsolateNetwork(): boolean {
