@@ -48,6 +48,8 @@ describe('cloudjail replay', () => {
     // and a phone with 3 failures (maxretry 5).
     expect(out.banned).not.toContain('192.0.2.10');
     expect(out.banned).not.toContain('192.0.2.200');
+    // Attacker-controlled text: 203.0.113.45 wrote 198.51.100.99 into five user parts.
+    expect(out.banned).not.toContain('198.51.100.99');
     expect(out.nacl.map((e) => e.cidr).sort()).toEqual(out.banned.map(host).sort());
     for (const e of out.nacl) {
       expect(e.ruleAction).toBe('deny');
@@ -188,6 +190,8 @@ describe('cloudjail demo (npm start)', () => {
       expect(last).toMatch(new RegExp(`DENY\\s+all\\s+${ip.replace(/\./g, '\\.')}/`));
     expect(last).toMatch(/100\s+ALLOW\s+all\s+0\.0\.0\.0\/0/);
     expect(r.stdout).not.toMatch(/BAN 192\.0\.2\.10 /);
+    // Addresses attackers injected into user parts, display names and Call-IDs (not allowlisted).
+    expect(r.stdout).not.toMatch(/BAN 198\.51\.100\.9[89] /);
     expect(r.stdout).toMatch(/9 ban\(s\) of 9 address\(es\); at the end 9 active, 0 not enforced/);
   });
 
