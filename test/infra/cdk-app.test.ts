@@ -231,6 +231,16 @@ describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
     expect(report.pluginReports).toEqual([]);
   });
 
+  it('has CLI telemetry off from cdk.json (nothing to send, even with network)', () => {
+    const status = spawnSync('npx', ['--no-install', 'cdk', 'cli-telemetry', '--status'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] ?? '', HOME: work, npm_config_offline: 'true' },
+    });
+    expect(status.status, status.stderr).toBe(0);
+    expect(`${status.stdout}${status.stderr}`).toContain('CLI Telemetry is disabled');
+  });
+
   it('bundles each function with esbuild: minified ESM with the AWS SDK inside', () => {
     const services = [METRICS.detectorService, METRICS.enforcerService, METRICS.notifierService];
     const bundles = services.map((service) =>
