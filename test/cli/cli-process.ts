@@ -18,12 +18,16 @@ export interface CliResult {
 
 const ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
-export function cloudjail(args: readonly string[], cwd = ROOT): Promise<CliResult> {
+export function cloudjail(
+  args: readonly string[],
+  cwd = ROOT,
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliResult> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd, encoding: 'utf8', timeout: 60_000, env: ENV, maxBuffer: 16 << 20 },
+      { cwd, encoding: 'utf8', timeout: 60_000, env: { ...ENV, ...env }, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         const code =
           error && typeof (error as { code?: unknown }).code === 'number'

@@ -1,0 +1,154 @@
+/**
+ * The deployed-stack path of the CLI as a spawned process, entirely on loopback: the AWS SDK's
+ * service-specific endpoint variables (AWS_ENDPOINT_URL_CLOUDFORMATION, _DYNAMODB, _LAMBDA) point
+ * the CLI's real clients at a stub DescribeStacks server (stack outputs), dynalite (the table) and
+ * the local Lambda endpoint running the real enforcer use case against the local EC2 endpoint.
+ * Nothing here reaches AWS.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbBanStore } from '../../lambda/adapters/dynamodb-ban-store.js';
+import { Ec2NetworkAcls } from '../../lambda/adapters/ec2-network-acls.js';
+import { loadCloudjailConfig } from '../../lambda/config/cloudjail-config.js';
+import { enforceBans } from '../../lambda/use-cases/enforce-bans.js';
+import { STACK_OUTPUTS } from '../../lib/outputs.js';
+import { type LocalEc2, sampleAcl, startLocalEc2 } from '../../local/ec2-endpoint.js';
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../local/embedded-dynamodb.js';
+import { type LocalLambda, startLocalLambda } from '../../local/lambda-endpoint.js';
+import { cloudjail, lastJson } from './cli-process.js';
+
+const STACK = 'Cloudjail-Test';
+const NACL = 'acl-0123456789abcdef0';
+const RAW_CONFIG = {
+  jails: [{ name: 'freeswitch', logGroups: ['/sbc/freeswitch'], bantime: '1h' }],
+  ignoreip: ['192.0.2.0/28'],
+  targets: [{ naclId: NACL }],
+};
+
+let db: EmbeddedDynamoDb;
+let ec2: LocalEc2;
+let lambda: LocalLambda;
+let cfn: Server;
+let env: Record<string, string>;
+
+const xml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** DescribeStacks of the CloudFormation Query API, for one stack. */
+function startCloudFormation(outputs: Record<string, string>): Promise<Server> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      const params = new URLSearchParams(body);
+      const ns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+      res.setHeader('content-type', 'text/xml');
+      if (params.get('Action') !== 'DescribeStacks' || params.get('StackName') !== STACK) {
+        res.statusCode = 400;
+        res.end(
+          `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${xml(params.get('StackName') ?? '')} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+        );
+        return;
+      }
+      const members = Object.entries(outputs)
+        .map(
+          ([k, v]) =>
+            `<member><OutputKey>${k}</OutputKey><OutputValue>${xml(v)}</OutputValue></member>`,
+        )
+        .join('');
+      res.end(
+        `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks><member><StackName>${STACK}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${STACK}/1</StackId><CreationTime>2024-11-05T03:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+      );
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+beforeAll(async () => {
+  const config = loadCloudjailConfig(RAW_CONFIG);
+  db = await startEmbeddedDynamoDb('cloudjail-test-table');
+  ec2 = await startLocalEc2({ acls: [sampleAcl(NACL)] });
+  const store = new DynamoDbBanStore(db.client(), db.tableName);
+  const nacls = new Ec2NetworkAcls({ client: ec2.client() });
+  lambda = await startLocalLambda({
+    'Cloudjail-Test-Enforcer': (event) =>
+      enforceBans(
+        {
+          store,
+          nacls,
+          jails: config.jails,
+          targets: config.targets,
+          settings: config.enforcement,
+          now: () => Date.now(),
+          sleep: async () => {},
+        },
+        { dryRun: (event as { dryRun?: boolean }).dryRun === true },
+      ),
+  });
+  cfn = await startCloudFormation({
+    [STACK_OUTPUTS.tableName]: db.tableName,
+    [STACK_OUTPUTS.enforcerFunctionName]: 'Cloudjail-Test-Enforcer',
+    [STACK_OUTPUTS.config]: JSON.stringify(RAW_CONFIG),
+  });
+  env = {
+    AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'us-east-1',
+    AWS_PROFILE: '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+});
+
+afterAll(async () => {
+  await lambda?.stop();
+  await ec2?.stop();
+  await db?.stop();
+  await new Promise<void>((r) => (cfn ? cfn.close(() => r()) : r()));
+});
+
+const denies = () =>
+  ec2
+    .entries(NACL)
+    .filter((e) => !e.egress && e.ruleAction === 'deny' && e.ruleNumber < 32767)
+    .map((e) => e.cidr);
+
+describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', () => {
+  it('ban resolves the stack, writes the table, invokes the enforcer: the NACL denies it', async () => {
+    const r = await cloudjail(['ban', '203.0.113.7', '--stack', STACK, '--json'], undefined, env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lastJson(r)).toMatchObject({ status: 'banned', enforced: true });
+    expect(denies()).toEqual(['203.0.113.7/32']);
+  });
+
+  it('status reads the same table and the dry-run report', async () => {
+    const r = await cloudjail(['status', '--stack', STACK, '--json'], undefined, env);
+    expect(r.code).toBe(0);
+    expect(lastJson(r)).toMatchObject({
+      activeBans: 1,
+      enforcement: { nacls: [{ naclId: NACL, ipv4: { enforced: 1, capacity: 18 } }] },
+    });
+  });
+
+  it('the allowlist from the Config output is honoured; unban clears the NACL', async () => {
+    const refused = await cloudjail(['ban', '192.0.2.3', '--stack', STACK], undefined, env);
+    expect(refused.code).toBe(3);
+    const r = await cloudjail(['unban', '203.0.113.7', '--stack', STACK], undefined, env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('203.0.113.7 [manual] — removed from the network ACLs');
+    expect(denies()).toEqual([]);
+  });
+
+  it('an unknown stack exits 4 with what to do', async () => {
+    const r = await cloudjail(['status', '--stack', 'Nope'], undefined, env);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/stack Nope not found/);
+  });
+});
