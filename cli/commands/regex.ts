@@ -4,7 +4,8 @@
  * CloudWatch events (`--events`, JSON Lines), with fail2ban-regex's statistics or a JSON Lines
  * contract (`--json`).
  */
-import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError } from 'commander';
 import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
@@ -113,29 +114,41 @@ function cutAtLastNewline(bytes: Buffer, final: boolean): { text: string; rest: 
  */
 async function* textChunks(input: string): AsyncGenerator<string> {
   if (input !== '-' && existsSync(input) && statSync(input).isFile()) {
-    const fd = openSync(input, 'r');
+    // Two buffers: the next chunk is read (on libuv's thread pool) while this one is matched.
+    const file = await open(input, 'r');
     try {
-      let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      let cur = Buffer.allocUnsafe(CHUNK_BYTES);
+      let spare = Buffer.allocUnsafe(CHUNK_BYTES);
       let held = 0;
+      let reading = file.read(cur, 0, cur.length, null);
       for (;;) {
-        if (held === buf.length) {
-          // One line longer than the buffer: grow it.
-          const bigger = Buffer.allocUnsafe(buf.length * 2);
-          buf.copy(bigger, 0, 0, held);
-          buf = bigger;
-        }
-        const read = readSync(fd, buf, held, buf.length - held, null);
-        const final = read === 0;
-        const filled = held + read;
+        const { bytesRead } = await reading;
+        const filled = held + bytesRead;
+        const final = bytesRead === 0;
         if (filled === 0) return;
-        const { text, rest } = cutAtLastNewline(buf.subarray(0, filled), final);
-        if (text !== '') yield text;
+        const nl = final ? filled - 1 : cur.lastIndexOf(10, filled - 1);
+        if (nl < 0) {
+          // No line end yet: a line longer than the buffer grows it.
+          if (filled === cur.length) {
+            const bigger = Buffer.allocUnsafe(cur.length * 2);
+            cur.copy(bigger, 0, 0, filled);
+            cur = bigger;
+            spare = Buffer.allocUnsafe(bigger.length);
+          }
+          held = filled;
+          reading = file.read(cur, held, cur.length - held, null);
+          continue;
+        }
+        held = filled - (nl + 1);
+        cur.copy(spare, 0, nl + 1, filled);
+        if (!final) reading = file.read(spare, held, spare.length - held, null);
+        // `\n` never occurs inside a multi-byte UTF-8 sequence: the chunk decodes on its own.
+        yield cur.toString('utf8', 0, nl + 1);
         if (final) return;
-        held = rest.length;
-        rest.copy(buf, 0);
+        [cur, spare] = [spare, cur];
       }
     } finally {
-      closeSync(fd);
+      await file.close();
     }
   }
   if (input === '-') {

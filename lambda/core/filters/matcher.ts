@@ -291,8 +291,9 @@ export function createLogMatcher(
     if (dating) {
       const d = detected === undefined ? dates.detect(line, now) : detected;
       if (d) {
-        before = line.slice(0, d.start);
-        dateText = line.slice(d.start, d.end);
+        before = d.start === 0 ? '' : line.slice(0, d.start);
+        // The date text itself is only kept in a multi-line buffer.
+        if (maxlines > 1) dateText = line.slice(d.start, d.end);
         after = line.slice(d.end);
         time = d.time;
         lastTime = d.time;
