@@ -199,6 +199,12 @@ export async function resolveStack(
         ExitCode.NotFound,
       );
     }
+    if (/Region is missing|Region not accepted/i.test(message)) {
+      throw new CliError(
+        `no valid AWS Region (${message}): pass --region, or set AWS_REGION (or a region in your AWS profile)`,
+        ExitCode.BadInput,
+      );
+    }
     if (isCredentialsError(e)) {
       throw new CliError(
         `no usable AWS credentials (${awsErrorMessage(e)}); set AWS_PROFILE or use --local`,

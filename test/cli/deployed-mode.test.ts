@@ -146,6 +146,16 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
     expect(denies()).toEqual([]);
   });
 
+  it('no Region anywhere: exit 2 naming --region', async () => {
+    const r = await cloudjail(['status'], undefined, {
+      ...env,
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no valid AWS Region .*: pass --region/);
+  });
+
   it('an unknown stack exits 4 with what to do', async () => {
     const r = await cloudjail(['status', '--stack', 'Nope'], undefined, env);
     expect(r.code).toBe(4);
