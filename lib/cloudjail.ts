@@ -426,8 +426,11 @@ export class Cloudjail extends Construct {
         role,
         entry: join(PROJECT_ROOT, entry),
         handler: 'handler',
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        // In this repository: its own lock file. Installed as a dependency (npm does not publish
+        // lock files), CDK finds the app's lock file above the entry instead.
+        ...(existsSync(join(PROJECT_ROOT, 'package-lock.json'))
+          ? { projectRoot: PROJECT_ROOT, depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json') }
+          : {}),
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: options.memorySize,
@@ -483,11 +486,12 @@ export class Cloudjail extends Construct {
         beforeBundling: () => [],
         beforeInstall: () => [],
         // Filter files are read at cold start from ENV.filterDir: ship them in the package.
-        afterBundling: (inputDir: string, outputDir: string) => [
+        // (From PROJECT_ROOT, not the bundling input dir: as a dependency, that is the app's root.)
+        afterBundling: (_inputDir: string, outputDir: string) => [
           `mkdir -p ${shellQuote(join(outputDir, 'filter.d'))}`,
           ...filterFiles.map(
             (name) =>
-              `cp ${shellQuote(join(inputDir, 'filter.d', name))} ${shellQuote(join(outputDir, 'filter.d', name))}`,
+              `cp ${shellQuote(join(PROJECT_ROOT, 'filter.d', name))} ${shellQuote(join(outputDir, 'filter.d', name))}`,
           ),
           ...[...resolved.userFilterFiles].flatMap(([relative, file]) => [
             `mkdir -p ${shellQuote(dirname(join(outputDir, 'filter.d', relative)))}`,

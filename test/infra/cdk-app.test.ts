@@ -7,12 +7,14 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -360,4 +362,63 @@ describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
     );
     expect(load.status, load.stderr).toBe(0);
   });
+});
+
+describe('the construct in another CDK app (cloudjail installed as a dependency)', () => {
+  it('synthesizes and bundles there, with cdk-nag clean and the filters in the package', () => {
+    const app = mkdtempSync(join(tmpdir(), 'cloudjail-user-app-'));
+    try {
+      // node_modules: this repository's dependencies, plus cloudjail as npm would install it
+      // (its sources, no lock file).
+      const modules = join(app, 'node_modules');
+      mkdirSync(join(modules, 'cloudjail'), { recursive: true });
+      for (const name of readdirSync(join(PROJECT_ROOT, 'node_modules'))) {
+        symlinkSync(join(PROJECT_ROOT, 'node_modules', name), join(modules, name));
+      }
+      for (const part of ['lib', 'lambda', 'filter.d', 'package.json']) {
+        cpSync(join(PROJECT_ROOT, part), join(modules, 'cloudjail', part), { recursive: true });
+      }
+      writeFileSync(join(app, 'package.json'), '{ "name": "user-app", "type": "module" }\n');
+      writeFileSync(
+        join(app, 'package-lock.json'),
+        '{ "name": "user-app", "lockfileVersion": 3 }\n',
+      );
+      writeFileSync(
+        join(app, 'app.ts'),
+        `import { App, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Cloudjail } from 'cloudjail/lib/cloudjail.js';
+const app = new App({ outdir: 'cdk.out' });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+const stack = new Stack(app, 'UserStack');
+new Cloudjail(stack, 'Jail', {
+  config: {
+    jails: [{ name: 'fs', filter: 'freeswitch', logGroups: ['/user/fs'], maxretry: 5, findtime: '10m', bantime: '1h' }],
+    targets: [{ naclId: 'acl-0123456789abcdef0', ipv4Band: [1, 18], ipv6Band: [19, 36] }],
+  },
+});
+app.synth();
+`,
+      );
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'app.ts'], {
+        cwd: app,
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', HOME: app },
+      });
+      expect(result.status, result.stderr).toBe(0);
+      const out = join(app, 'cdk.out');
+      expect(JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8'))).toMatchObject({
+        pluginReports: [],
+      });
+      const packages = readdirSync(out).filter((d) => d.startsWith('asset.'));
+      expect(packages).toHaveLength(3);
+      const withFilters = packages.filter((d) => existsSync(join(out, d, 'filter.d')));
+      expect(withFilters).toHaveLength(1);
+      expect(readdirSync(join(out, withFilters[0]!, 'filter.d')).sort()).toEqual(
+        listBuiltinFilterFiles(),
+      );
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
