@@ -549,3 +549,23 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
     });
   });
 });
+
+describe('stack with a notification e-mail', () => {
+  afterAll(cleanupApps);
+
+  it('subscribes the address to the ban topic and the alarm topic', () => {
+    const config = { ...exampleConfig(), notifications: { email: 'ops@example.com' } };
+    const template = Template.fromStack(new CloudjailStack(testApp(false), 'Mail', { config }));
+    const topics = template.findResources('AWS::SNS::Topic') as Resources;
+    const subscriptions = Object.values(
+      template.findResources('AWS::SNS::Subscription') as Resources,
+    ).map((s) => s.Properties);
+    expect(subscriptions).toHaveLength(2);
+    for (const s of subscriptions) {
+      expect(s).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.com' });
+    }
+    expect(subscriptions.map((s) => (s['TopicArn'] as { Ref: string }).Ref).sort()).toEqual(
+      Object.keys(topics).sort(),
+    );
+  });
+});
