@@ -19,11 +19,14 @@ import { type LocalLambda, startLocalLambda } from '../../local/lambda-endpoint.
 import { cloudjail, lastJson } from './cli-process.js';
 
 const STACK = 'Cloudjail-Test';
+const BROKEN_STACK = 'Cloudjail-Broken';
+const MISSING_NACL = 'acl-0fffffffffffffff0';
 const NACL = 'acl-0123456789abcdef0';
 const RAW_CONFIG = {
   jails: [{ name: 'freeswitch', logGroups: ['/sbc/freeswitch'], bantime: '1h' }],
   ignoreip: ['192.0.2.0/28'],
-  targets: [{ naclId: NACL }],
+  // A two-entry IPv4 band, so the capacity report is exercised.
+  targets: [{ naclId: NACL, ipv4Band: [1, 2] }],
 };
 
 let db: EmbeddedDynamoDb;
@@ -36,7 +39,9 @@ const xml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** DescribeStacks of the CloudFormation Query API, for one stack. */
-function startCloudFormation(outputs: Record<string, string>): Promise<Server> {
+function startCloudFormation(
+  stacks: Readonly<Record<string, Record<string, string>>>,
+): Promise<Server> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => {
@@ -46,7 +51,9 @@ function startCloudFormation(outputs: Record<string, string>): Promise<Server> {
       const params = new URLSearchParams(body);
       const ns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
       res.setHeader('content-type', 'text/xml');
-      if (params.get('Action') !== 'DescribeStacks' || params.get('StackName') !== STACK) {
+      const name = params.get('StackName') ?? '';
+      const outputs = stacks[name];
+      if (params.get('Action') !== 'DescribeStacks' || !outputs) {
         res.statusCode = 400;
         res.end(
           `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${xml(params.get('StackName') ?? '')} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
@@ -60,7 +67,7 @@ function startCloudFormation(outputs: Record<string, string>): Promise<Server> {
         )
         .join('');
       res.end(
-        `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks><member><StackName>${STACK}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${STACK}/1</StackId><CreationTime>2024-11-05T03:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+        `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/1</StackId><CreationTime>2024-11-05T03:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
       );
     });
   });
@@ -68,13 +75,15 @@ function startCloudFormation(outputs: Record<string, string>): Promise<Server> {
 }
 
 beforeAll(async () => {
-  const config = loadCloudjailConfig(RAW_CONFIG);
   db = await startEmbeddedDynamoDb('cloudjail-test-table');
   ec2 = await startLocalEc2({ acls: [sampleAcl(NACL)] });
   const store = new DynamoDbBanStore(db.client(), db.tableName);
   const nacls = new Ec2NetworkAcls({ client: ec2.client() });
-  lambda = await startLocalLambda({
-    'Cloudjail-Test-Enforcer': (event) =>
+  // A second deployment whose configuration names a NACL that does not exist: one NACL fails.
+  const brokenRaw = { ...RAW_CONFIG, targets: [...RAW_CONFIG.targets, { naclId: MISSING_NACL }] };
+  const enforcer = (raw: unknown) => {
+    const config = loadCloudjailConfig(raw);
+    return (event: unknown) =>
       enforceBans(
         {
           store,
@@ -86,12 +95,20 @@ beforeAll(async () => {
           sleep: async () => {},
         },
         { dryRun: (event as { dryRun?: boolean }).dryRun === true },
-      ),
+      );
+  };
+  lambda = await startLocalLambda({
+    'Cloudjail-Test-Enforcer': enforcer(RAW_CONFIG),
+    'Broken-Enforcer': enforcer(brokenRaw),
+  });
+  const outputs = (enforcerName: string, raw: unknown) => ({
+    [STACK_OUTPUTS.tableName]: db.tableName,
+    [STACK_OUTPUTS.enforcerFunctionName]: enforcerName,
+    [STACK_OUTPUTS.config]: JSON.stringify(raw),
   });
   cfn = await startCloudFormation({
-    [STACK_OUTPUTS.tableName]: db.tableName,
-    [STACK_OUTPUTS.enforcerFunctionName]: 'Cloudjail-Test-Enforcer',
-    [STACK_OUTPUTS.config]: JSON.stringify(RAW_CONFIG),
+    [STACK]: outputs('Cloudjail-Test-Enforcer', RAW_CONFIG),
+    [BROKEN_STACK]: outputs('Broken-Enforcer', brokenRaw),
   });
   env = {
     AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}`,
@@ -133,7 +150,7 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
     expect(r.code).toBe(0);
     expect(lastJson(r)).toMatchObject({
       activeBans: 1,
-      enforcement: { nacls: [{ naclId: NACL, ipv4: { enforced: 1, capacity: 18 } }] },
+      enforcement: { nacls: [{ naclId: NACL, ipv4: { enforced: 1, capacity: 2 } }] },
     });
   });
 
@@ -144,6 +161,46 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('203.0.113.7 [manual] — removed from the network ACLs');
     expect(denies()).toEqual([]);
+  });
+
+  it('more bans than the band holds: status reports the ones not enforced', async () => {
+    // One after the other: each ban's own enforcer run sees the ones before it.
+    const codes: (number | null)[] = [];
+    for (const ip of ['203.0.113.21', '203.0.113.22', '203.0.113.23']) {
+      codes.push((await cloudjail(['ban', ip, '--stack', STACK], undefined, env)).code);
+    }
+    // The newest manual ban ranks first, so each new ban is enforced (an older one yields).
+    expect(codes).toEqual([0, 0, 0]);
+    expect(denies()).toHaveLength(2);
+    const status = lastJson(
+      await cloudjail(['status', '--stack', STACK, '--json'], undefined, env),
+    );
+    expect(status).toMatchObject({
+      activeBans: 3,
+      enforcement: {
+        notEnforced: 1,
+        nacls: [{ ipv4: { capacity: 2, enforced: 2, notEnforced: 1 } }],
+      },
+    });
+    const human = await cloudjail(['status', '--stack', STACK], undefined, env);
+    expect(human.stdout).toContain('Not enforced (no NACL capacity):\t1');
+    const all = await cloudjail(['unban', '--all', '--stack', STACK], undefined, env);
+    expect(all.code).toBe(0);
+    expect(denies()).toEqual([]);
+  });
+
+  it('a ban that a NACL cannot take: kept, reported, exit 5', async () => {
+    const r = await cloudjail(['ban', '203.0.113.31', '--stack', BROKEN_STACK], undefined, env);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain(`${MISSING_NACL}:`);
+    expect(r.stdout).toContain('ERROR');
+    expect(r.stderr).toContain('203.0.113.31/32 is banned but not denied in every network ACL');
+    // The working NACL has it, and the ban is kept.
+    expect(denies()).toEqual(['203.0.113.31/32']);
+    const status = lastJson(
+      await cloudjail(['status', 'manual', '--stack', STACK, '--json'], undefined, env),
+    );
+    expect(status).toMatchObject({ banned: [{ cidr: '203.0.113.31/32' }] });
   });
 
   it('no Region anywhere: exit 2 naming --region', async () => {
