@@ -3,7 +3,7 @@
 // loader, so no build step sits between `npm ci` and a working command.
 //
 // `cloudjail regex` (cloudjail's fail2ban-regex, benchmarked against it) starts faster: it runs
-// from an esbuild bundle of its own modules (cli/commands/regex.ts and what it imports), made on
+// from an esbuild bundle of its own modules (cli/commands/regex.ts and all it imports), made on
 // first use in node_modules/.cache/cloudjail/ and made again whenever one of those files changes
 // (size or modification time). tsx transpiles every module at each start, through loader hooks on
 // a worker thread, and loads every other command too. If the bundle cannot be made or loaded,
@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'node_modules', '.cache', 'cloudjail');
 /** Bumped when the way bundles are made changes. */
-const BUNDLE_FORMAT = 1;
+const BUNDLE_FORMAT = 2;
 
 /** Whether every input recorded in `metaFile` still has the recorded size and mtime. */
 function fresh(metaFile) {
@@ -72,7 +72,11 @@ async function bundled(name, entry) {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      packages: 'external',
+      // Packages are bundled too (commander, ipaddr.js): importing CommonJS from ES modules makes
+      // Node lex each package's source for its export names at every start.
+      banner: {
+        js: "import { createRequire as cloudjailRequire } from 'node:module'; const require = cloudjailRequire(import.meta.url);",
+      },
       write: false,
       metafile: true,
       logLevel: 'silent',
