@@ -282,6 +282,18 @@ interface DateCache {
   primed: boolean;
 }
 
+/** Epoch ms of a TAI64N, EPOCH or LEPOCH date. */
+function specialTime(kind: Kind, text: string): number {
+  if (kind === 'tai64n') {
+    const secs = BigInt(`0x${text.slice(0, 16)}`) - (1n << 62n);
+    return Number(secs) * 1000 + Math.floor(Number.parseInt(text.slice(16), 16) / 1e6);
+  }
+  if (kind === 'epoch') return Math.floor(Number(text) * 1000);
+  const [int = '', frac] = text.split('.');
+  const scale = int.length > 13 ? 1e-3 : int.length > 11 ? 1 : 1000;
+  return Math.floor(Number(int) * scale + (frac ? Number(`0.${frac}`) * scale : 0));
+}
+
 /** All strptime fields of `line`'s match, from the full regex (same match as the lean one). */
 function fullView(p: Positional, line: string): Record<string, string | undefined> {
   p.regex.lastIndex = 0;
@@ -345,6 +357,33 @@ export function createDateDetector(
     return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
   };
   const positional: (Positional | undefined)[] = templates.map(() => undefined);
+  /** A date key missed in place: looked up in the template's cache, computed when absent. */
+  const lookupBase = (
+    c: DateCache,
+    text: string,
+    prefixLen: number,
+    suffixLen: number,
+    groups: Record<string, string | undefined> | undefined,
+    view: Positional | undefined,
+    line: string,
+    now: number,
+  ): number => {
+    const prefix = text.slice(0, prefixLen);
+    const suffix = suffixLen === 0 ? '' : text.slice(text.length - suffixLen);
+    const key = suffix === '' ? prefix : prefix + suffix;
+    let base = c.map.get(key);
+    if (base === undefined) {
+      const { f: _fraction, ...whole } = fieldsOf(groups ?? fullView(view as Positional, line));
+      base = fieldsToEpoch(whole, now, toEpoch, nowYmd) ?? Number.NaN;
+      if (c.map.size >= 4096) c.map.clear();
+      c.map.set(key, base);
+    }
+    c.prefix = prefix;
+    c.suffix = suffix;
+    c.base = base;
+    c.primed = true;
+    return base;
+  };
   const evaluate = (i: number, line: string, now: number): DateMatch | undefined => {
     const t = templates[i] as Template;
     let start: number;
@@ -416,22 +455,7 @@ export function createDateDetector(
         ) {
           base = c.base;
         } else {
-          const prefix = text.slice(0, prefixLen);
-          const suffix = suffixLen === 0 ? '' : text.slice(text.length - suffixLen);
-          const key = suffix === '' ? prefix : prefix + suffix;
-          base = c.map.get(key);
-          if (base === undefined) {
-            const { f: _fraction, ...whole } = fieldsOf(
-              groups ?? fullView(view as Positional, line),
-            );
-            base = fieldsToEpoch(whole, now, toEpoch, nowYmd) ?? Number.NaN;
-            if (c.map.size >= 4096) c.map.clear();
-            c.map.set(key, base);
-          }
-          c.prefix = prefix;
-          c.suffix = suffix;
-          c.base = base;
-          c.primed = true;
+          base = lookupBase(c, text, prefixLen, suffixLen, groups, view, line, now);
         }
         time = Number.isNaN(base) ? undefined : f === undefined ? base : base + fractionMs(f);
       } else {
@@ -442,15 +466,7 @@ export function createDateDetector(
           nowYmd,
         );
       }
-    } else if (t.kind === 'tai64n') {
-      const secs = BigInt(`0x${text.slice(0, 16)}`) - (1n << 62n);
-      time = Number(secs) * 1000 + Math.floor(Number.parseInt(text.slice(16), 16) / 1e6);
-    } else if (t.kind === 'epoch') time = Math.floor(Number(text) * 1000);
-    else {
-      const [int = '', frac] = text.split('.');
-      const scale = int.length > 13 ? 1e-3 : int.length > 11 ? 1 : 1000;
-      time = Math.floor(Number(int) * scale + (frac ? Number(`0.${frac}`) * scale : 0));
-    }
+    } else time = specialTime(t.kind, text);
     if (time === undefined) return undefined;
     return { start, end: start + text.length, time, template: t.name };
   };
