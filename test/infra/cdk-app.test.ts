@@ -106,7 +106,7 @@ describe('configuration errors surface at synth, all at once', () => {
     expect(result.stderr).toContain('nowhere/missing.conf');
     expect(result.stderr).not.toMatch(/\n\s+at /); // a list, not a stack trace
     expect(result.files).toEqual([]);
-  });
+  }, 120_000);
 
   it('reads a configuration given as JSON text with -c (the CLI passes strings)', () => {
     const fromCli = runApp({ cloudjail: JSON.stringify(bad()) });
@@ -115,7 +115,10 @@ describe('configuration errors surface at synth, all at once', () => {
     const notJson = runApp({ cloudjail: '{"jails": [' });
     expect(notJson.status).toBe(1);
     expect(notJson.stderr).toMatch(/context "cloudjail": not JSON/);
-    // A valid one synthesizes (bundling skipped: the template is what matters here).
+  }, 120_000);
+
+  it('synthesizes a valid configuration given as JSON text', () => {
+    // Bundling skipped: the template is what matters here.
     const good = runApp({
       cloudjail: JSON.stringify(exampleConfig()),
       stackName: 'FromCli',
@@ -123,7 +126,7 @@ describe('configuration errors surface at synth, all at once', () => {
     });
     expect(good.status, good.stderr).toBe(0);
     expect(good.files).toContain('FromCli.template.json');
-  });
+  }, 120_000);
 });
 
 /** Runs bin/cloudjail.ts as the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
@@ -241,7 +244,7 @@ describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
     });
     expect(status.status, status.stderr).toBe(0);
     expect(`${status.stdout}${status.stderr}`).toContain('CLI Telemetry is disabled');
-  });
+  }, 60_000);
 
   it('bundles each function with esbuild: minified ESM with the AWS SDK inside', () => {
     const services = [METRICS.detectorService, METRICS.enforcerService, METRICS.notifierService];
@@ -361,7 +364,7 @@ describe('`npx cdk synth` on the repository (what a fresh clone runs)', () => {
       },
     );
     expect(load.status, load.stderr).toBe(0);
-  });
+  }, 60_000);
 });
 
 describe('the construct in another CDK app (cloudjail installed as a dependency)', () => {

@@ -83,7 +83,7 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
     outdir = assembly.directory;
     reportText = readFileSync(join(outdir, 'validation-report.json'), 'utf8');
     template = Template.fromStack(stack);
-  }, 60_000);
+  }, 120_000);
   afterAll(cleanupApps);
 
   it('passes cdk-nag AwsSolutions: the plugin ran and reported no violation', () => {
@@ -567,5 +567,5 @@ describe('stack with a notification e-mail', () => {
     expect(subscriptions.map((s) => (s['TopicArn'] as { Ref: string }).Ref).sort()).toEqual(
       Object.keys(topics).sort(),
     );
-  });
+  }, 120_000);
 });

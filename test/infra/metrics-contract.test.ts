@@ -82,7 +82,7 @@ describe('alarms and dashboard query the metrics the handlers publish', () => {
   beforeAll(() => {
     const app = testApp(false);
     template = Template.fromStack(new CloudjailStack(app, 'Metrics', { config }));
-  });
+  }, 120_000);
   afterAll(cleanupApps);
   afterEach(() => vi.restoreAllMocks());
 

@@ -58,7 +58,7 @@ describe('cdk-nag AwsSolutions on the Cloudjail stack', () => {
       'AwsSolutions-SQS3 @ Nagged/UnacknowledgedQueue/Resource',
       'AwsSolutions-SQS4 @ Nagged/UnacknowledgedQueue/Resource',
     ]);
-  });
+  }, 120_000);
 
   it('passes with the acknowledgements, each with a reason', () => {
     let acks: ReturnType<typeof nagAcknowledgements> = [];
@@ -72,7 +72,7 @@ describe('cdk-nag AwsSolutions on the Cloudjail stack', () => {
       expect(ack.id).toMatch(/^AwsSolutions-[A-Z]+\d+/);
       expect(ack.reason.length, ack.id).toBeGreaterThan(40);
     }
-  });
+  }, 120_000);
 
   it('needs every acknowledgement: without them, exactly those findings fail synth', () => {
     const spy = vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => {});
@@ -95,5 +95,5 @@ describe('cdk-nag AwsSolutions on the Cloudjail stack', () => {
         finding,
       ).toBe(true);
     }
-  });
+  }, 120_000);
 });

@@ -86,7 +86,7 @@ describe('table access of the detector and the enforcer', () => {
     template = Template.fromStack(
       new CloudjailStack(testApp(false), 'Access', { config: exampleConfig() }),
     );
-  });
+  }, 120_000);
   afterAll(cleanupApps);
 
   it('covers every DynamoDB command the Lambda code constructs', () => {
