@@ -8,6 +8,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../lambda/core/errors.js';
 import { CloudjailStack } from '../lib/cloudjail-stack.js';
+import { configFromContext } from '../lib/context-config.js';
 import { CONFIG_CONTEXT_KEY, DEFAULT_STACK_NAME } from '../lib/outputs.js';
 
 const app = new App();
@@ -16,22 +17,6 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? DEFAULT_STACK_NAME;
 const account = process.env['CDK_DEFAULT_ACCOUNT'];
 const region = process.env['CDK_DEFAULT_REGION'];
-
-/**
- * The configuration from context: an object from cdk.json, or a JSON string from the command line
- * (`-c cloudjail='{"jails": [...]}'`: the CLI passes -c values as strings).
- */
-function configFromContext(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch (error) {
-    throw new ConfigError(
-      [`context "${CONFIG_CONTEXT_KEY}": not JSON (${(error as Error).message})`],
-      'cloudjail configuration',
-    );
-  }
-}
 
 try {
   new CloudjailStack(app, stackName, {

@@ -30,6 +30,7 @@ import {
   PROJECT_ROOT,
   resolveCloudjailProps,
 } from '../../lib/cloudjail.js';
+import { configFromContext } from '../../lib/context-config.js';
 import { METRICS } from '../../lib/runtime-contract.js';
 import { environmentOf, exampleConfig, functionByService } from './helpers.js';
 
@@ -109,24 +110,20 @@ describe('configuration errors surface at synth, all at once', () => {
   }, 120_000);
 
   it('reads a configuration given as JSON text with -c (the CLI passes strings)', () => {
-    const fromCli = runApp({ cloudjail: JSON.stringify(bad()) });
-    expect(fromCli.status).toBe(1);
-    expect(fromCli.stderr).toContain('bogus: unknown key');
-    const notJson = runApp({ cloudjail: '{"jails": [' });
-    expect(notJson.status).toBe(1);
-    expect(notJson.stderr).toMatch(/context "cloudjail": not JSON/);
-  }, 120_000);
-
-  it('synthesizes a valid configuration given as JSON text', () => {
-    // Bundling skipped: the template is what matters here.
-    const good = runApp({
-      cloudjail: JSON.stringify(exampleConfig()),
-      stackName: 'FromCli',
-      'aws:cdk:bundling-stacks': [],
-    });
-    expect(good.status, good.stderr).toBe(0);
-    expect(good.files).toContain('FromCli.template.json');
-  }, 120_000);
+    const config = exampleConfig();
+    expect(configFromContext(JSON.stringify(config))).toEqual(config);
+    expect(configFromContext(config)).toBe(config);
+    expect(configFromContext(undefined)).toBeUndefined();
+    expect(problemsOf(() => configFromContext('{"jails": ['))).toEqual([
+      expect.stringMatching(/^context "cloudjail": not JSON \(/),
+    ]);
+    // Parsed text goes through the same validation as cdk.json.
+    expect(
+      problemsOf(() =>
+        resolveCloudjailProps({ config: configFromContext(JSON.stringify(bad())) }),
+      ).join('\n'),
+    ).toMatch(/^bogus: unknown key/m);
+  });
 });
 
 /** Runs bin/cloudjail.ts as the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
