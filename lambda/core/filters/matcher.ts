@@ -267,7 +267,10 @@ export function createLogMatcher(
   const dating = !options.noDateParsing && dates.enabled;
   const groupsOf = (re: CompiledRegex) => [...re.groups, ...(prefregex?.groups ?? [])];
   const altGroups = failregex.map((re) => groupsOf(re).some((g) => g.startsWith('alt_')));
-  const dunderGroups = failregex.map((re) => groupsOf(re).some((g) => g.startsWith('__')));
+  // Groups that may need filtering out of a failure's groups: `__` names, or names alt groups add.
+  const dunderGroups = failregex.map((re) =>
+    groupsOf(re).some((g) => g.startsWith('__') || g.startsWith('alt_')),
+  );
   let prefContent: string | undefined;
   for (const [js, py] of prefregex?.groupNames ?? []) if (py === 'content') prefContent = js;
   const prefOtherGroups =
