@@ -20,6 +20,7 @@ import { createTableInput } from '../lambda/adapters/dynamodb-table.js';
 import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
 import { MemoryBanStore } from '../lambda/adapters/memory-ban-store.js';
 import { parseJails } from '../lambda/config/jail-config.js';
+import { seededRandom } from '../lambda/core/seeded-random.js';
 import { createDetectorHandler, type DetectorResult } from '../lambda/handlers/detector.js';
 import type { BanStore } from '../lambda/ports/ban-store.js';
 import { RecordingEnforcementTrigger } from '../lambda/ports/enforcement-trigger.js';
@@ -29,18 +30,6 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 8000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);
 const GROUP = '/sbc/freeswitch';
 const T0 = Date.UTC(2026, 10, 10, 12, 0, 0);
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 function stamp(ms: number, rnd: () => number): string {
@@ -59,7 +48,7 @@ interface Mix {
 
 /** One batch. `batch` shifts time and ids (the next batch of the same stream). */
 function buildPayload(batch: number): Mix {
-  const rnd = prng(7 + batch);
+  const rnd = seededRandom(7 + batch);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
   const heavy = [
     '203.0.113.10',

@@ -33,6 +33,7 @@ import type { AddressInfo } from 'node:net';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { ConfigError } from '../lambda/core/errors.js';
 import { parseCidr } from '../lambda/core/ip-address.js';
+import { seededRandom } from '../lambda/core/seeded-random.js';
 import type { NaclEntry } from '../lambda/ports/network-acls.js';
 
 export interface LocalAclSpec {
@@ -158,7 +159,7 @@ export async function startLocalEc2(options: LocalEc2Options): Promise<LocalEc2>
   const requests: Record<string, number> = {};
   const stats = { requests, throttled: 0 };
   let faults = checkFaults(options.faults ?? {});
-  let random = mulberry32(faults.seed ?? 1);
+  let random = seededRandom(faults.seed ?? 1);
 
   const handle = (action: string, params: Params): string => {
     if (faults.throttleRate && (faults.actions ?? MUTATING_ACTIONS).includes(action)) {
@@ -241,7 +242,7 @@ export async function startLocalEc2(options: LocalEc2Options): Promise<LocalEc2>
     },
     setFaults(next) {
       faults = checkFaults(next);
-      random = mulberry32(faults.seed ?? 1);
+      random = seededRandom(faults.seed ?? 1);
     },
     entries(naclId) {
       const acl = acls.get(naclId);
@@ -705,16 +706,4 @@ function invalid(value: string, parameter: string, detail: string): Ec2Fault {
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
-}
-
-/** A small seeded PRNG (mulberry32): the same seed throttles the same requests. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

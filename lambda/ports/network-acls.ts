@@ -8,22 +8,15 @@
  * NaclEntryNotFoundError, NaclEntryLimitError, NaclNotFoundError, Ec2ThrottledError. Anything
  * else propagates unchanged.
  */
-import type { PortRange } from '../core/deny-spec.js';
+import type { AclEntry } from '../core/enforcement/acl-entries.js';
 
-/** One entry as the enforcer sees it. */
-export interface NaclEntry {
-  /** 1-32766 for user rules; 32767 (IPv4) and 32768 (IPv6) are the default deny ("*"). */
-  readonly ruleNumber: number;
-  /** false = inbound. cloudjail only writes inbound entries; outbound ones are listed untouched. */
-  readonly egress: boolean;
-  readonly ruleAction: 'allow' | 'deny';
-  /** EC2 protocol number as a string: "-1" (all), "6" (tcp), "17" (udp), ... */
-  readonly protocol: string;
-  /** Canonical CIDR (core/ip-address.ts), IPv4 or IPv6: `203.0.113.7/32`, `2001:db8::/64`. */
-  readonly cidr: string;
-  /** Only for tcp/udp entries limited to ports. */
-  readonly portRange?: PortRange;
-}
+/**
+ * One entry as the enforcer sees it: the planner's AclEntry (core/enforcement/acl-entries.ts) —
+ * rule number (1-32766 for user rules; 32767/32768 are the IPv4/IPv6 default denies), direction
+ * (`egress`), action, EC2 protocol number as a string ("-1" all, "6" tcp, "17" udp), canonical
+ * CIDR of either family, and a port range for tcp/udp entries limited to ports.
+ */
+export type NaclEntry = AclEntry;
 
 export interface NetworkAcl {
   readonly naclId: string;
