@@ -80,6 +80,7 @@ export function banToItem(ban: Ban): Record<string, unknown> {
   if (ban.logGroup !== undefined) item.logGroup = ban.logGroup;
   if (ban.logStream !== undefined) item.logStream = ban.logStream;
   if (ban.lastFailureAt !== undefined) item.lastFailureAt = ban.lastFailureAt;
+  if (ban.consumedFailureIds?.length) item.consumed = [...ban.consumedFailureIds];
   if (ban.expired) item.expired = true;
   return item;
 }
@@ -103,6 +104,7 @@ export function banFromItem(item: Record<string, unknown>): Ban | undefined {
     ...(typeof item.logGroup === 'string' ? { logGroup: item.logGroup } : {}),
     ...(typeof item.logStream === 'string' ? { logStream: item.logStream } : {}),
     ...(num(item.lastFailureAt) !== undefined ? { lastFailureAt: num(item.lastFailureAt) } : {}),
+    ...(Array.isArray(item.consumed) ? { consumedFailureIds: item.consumed.map(String) } : {}),
     ...(item.expired === true ? { expired: true } : {}),
   };
 }

@@ -31,6 +31,11 @@ export interface Ban {
   readonly logStream?: string;
   /** Event time of the last failure this ban consumed: later failures start a fresh count. */
   readonly lastFailureAt?: number;
+  /**
+   * Ids of the failures a ban decided from one batch alone consumed without storing them in the
+   * failure window: a redelivery of that batch recognises them and counts nothing twice.
+   */
+  readonly consumedFailureIds?: readonly string[];
   /** Set by the enforcer's sweep once the expired ban has left every NACL (record kept for history). */
   readonly expired?: boolean;
 }

@@ -2,9 +2,11 @@
  * Ingest one CloudWatch Logs batch: match every event with the jails reading its log group, drop
  * allowlisted addresses, aggregate failures per (jail, address), record them idempotently, and
  * write a ban when a strict event-time window holds maxretry failures. Store requests scale with
- * the distinct (jail, address) pairs in the batch, not with its lines: one window write per pair,
- * one batched read of the ban records of the pairs at the threshold, one conditional write per new
- * ban, one counter write per jail. Malformed events are logged and skipped; only store errors
+ * the distinct (jail, address) pairs in the batch, not with its lines: one batched read of the
+ * pairs' ban records (per 100 pairs), then one request per pair — a conditional ban write when the
+ * batch alone reaches maxretry (the ban keeps the ids of the failures it consumed, so a redelivery
+ * counts nothing and costs nothing), otherwise a window write, plus a ban write when the stored
+ * window reaches maxretry — and one counter write per jail. Malformed events are logged and skipped; only store errors
  * reject (the invocation then fails and is retried, which is safe: counting is idempotent).
  * Table design and why this is race-free: docs/dynamodb.md.
  */
@@ -15,7 +17,7 @@ import { CidrSet, hostCidr } from '../core/ip-address.js';
 import { banDuration } from '../core/policy/ban-policy.js';
 import { formatDuration, PERMANENT } from '../core/policy/duration.js';
 import { evaluateWindow, type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
-import type { BanStore, IgnoreEntry } from '../ports/ban-store.js';
+import type { BanStore, IgnoreEntry, PutBanResult } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
 
 export interface LogEvent {
@@ -84,6 +86,8 @@ const MAX_MATCHES = 3;
 const MAX_MATCH_CHARS = 1000;
 /** Conditional ban writes per (jail, address) before leaving it to the next batch. */
 const MAX_BAN_ATTEMPTS = 3;
+/** A batch bans on its own (ids kept on the ban) only with at most this many failures kept. */
+const MAX_CONSUMED_IDS = 100;
 
 interface Pending {
   readonly jail: JailRuntime;
@@ -160,6 +164,95 @@ export function thinFailures(
     if (kept.length - tooLate < maxretry) kept.push(f);
   }
   return kept;
+}
+
+interface DecideContext {
+  readonly batch: LogBatch;
+  readonly deps: IngestDeps;
+  readonly now: number;
+  readonly report: { alreadyBanned: number; bans: Ban[] };
+  onCreated(ban: Ban): void;
+  onFloor(floor: number): void;
+}
+
+/**
+ * Decides and writes the ban of one (jail, address) whose failures reach maxretry, against the ban
+ * record read before (`previous`): a conditional write, so of N concurrent writers exactly one
+ * creates it; on a conflict the record is read again (at most MAX_BAN_ATTEMPTS writes). `alone`:
+ * the failures are the batch's only (not stored in the window); the ban keeps their ids.
+ */
+async function decideBan(
+  c: Recorded & { cidr: string },
+  first: Ban | undefined,
+  alone: boolean,
+  ctx: DecideContext,
+): Promise<PutBanResult | 'no-ban' | 'gave-up'> {
+  const { batch, deps, now, report } = ctx;
+  const cfg = c.pending.jail.config;
+  const { address, failures, matches } = c.pending;
+  let previous = first;
+  let history: readonly Ban[] | undefined;
+  for (let attempt = 0; attempt < MAX_BAN_ATTEMPTS; attempt++) {
+    if (previous?.lastFailureAt !== undefined) ctx.onFloor(previous.lastFailureAt);
+    if (previous && isBanActive(previous, now)) {
+      report.alreadyBanned += failures.length;
+      return 'already-banned';
+    }
+    const decision = evaluateWindow(c.stored, cfg.maxretry, cfg.findtime, previous?.lastFailureAt);
+    if (!decision.ban) return 'no-ban';
+    if (cfg.increment.overalljails && history === undefined) {
+      history = await deps.store.bansOf(c.cidr);
+      previous = history.find((b) => b.jail === cfg.name);
+      continue; // re-check the fresher record
+    }
+    const previousBans = cfg.increment.overalljails
+      ? (history ?? []).reduce((n, b) => n + b.banCount, 0)
+      : (previous?.banCount ?? 0);
+    const duration = banDuration(cfg.bantime, previousBans, cfg.increment);
+    const lastFailureAt = decision.events[decision.events.length - 1]?.time ?? now;
+    const ban: Ban = {
+      jail: cfg.name,
+      cidr: c.cidr,
+      createdAt: now,
+      expiresAt: duration === PERMANENT ? null : now + duration,
+      source: 'detector',
+      failures: decision.count,
+      banCount: (previous?.banCount ?? 0) + 1,
+      reason: `${decision.count} failures in ${formatDuration(cfg.findtime)}`,
+      matches,
+      logGroup: batch.logGroup,
+      logStream: batch.logStream,
+      lastFailureAt,
+      ...(alone ? { consumedFailureIds: c.stored.map((f) => f.id) } : {}),
+    };
+    const result = await deps.store.putBan(ban, now, previous);
+    if (result === 'created') {
+      ctx.onCreated(ban);
+      report.bans.push(ban);
+      deps.logger?.info('ban created', {
+        jail: cfg.name,
+        address,
+        cidr: c.cidr,
+        failures: decision.count,
+        banCount: ban.banCount,
+        expiresAt: ban.expiresAt,
+      });
+      return result;
+    }
+    if (result === 'already-banned') {
+      if (!alone) report.alreadyBanned += failures.length;
+      return result;
+    }
+    // 'conflict': another writer changed the record since we read it; read it again.
+    history = await deps.store.bansOf(c.cidr);
+    previous = history.find((b) => b.jail === cfg.name);
+  }
+  deps.logger?.warn('ban record kept changing; left to the next batch', {
+    jail: cfg.name,
+    address,
+    attempts: MAX_BAN_ATTEMPTS,
+  });
+  return 'gave-up';
 }
 
 /** The failure's event time: the line's own date when usable, else the CloudWatch timestamp. */
@@ -279,11 +372,67 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
   report.pairs = pending.size;
   const concurrency = deps.concurrency ?? 16;
 
-  // 1. One request per (jail, address): record the batch's failures, read the whole window back.
+  // 1. One batched read of the ban records of every pair (one request per 100 pairs).
+  const pairs = [...pending.values()].map((p) => ({ pending: p, cidr: hostCidr(p.address)?.text }));
+  const records = new Map<string, Ban>();
+  const keys = pairs.flatMap((c) =>
+    c.cidr === undefined ? [] : [{ jail: c.pending.jail.config.name, cidr: c.cidr }],
+  );
+  if (keys.length > 0) {
+    for (const b of await deps.store.getBans(keys)) records.set(`${b.jail}\u0000${b.cidr}`, b);
+  }
+  const recordOf = (c: { pending: Pending; cidr: string | undefined }) =>
+    c.cidr === undefined ? undefined : records.get(`${c.pending.jail.config.name}\u0000${c.cidr}`);
+
   const failedPerJail = new Map<string, number>();
-  const recorded = await mapLimit([...pending.values()], concurrency, async (p) => {
+  const bannedPerJail = new Map<string, number>();
+  const countFailed = (jail: string, n: number) =>
+    failedPerJail.set(jail, (failedPerJail.get(jail) ?? 0) + n);
+  const floors = new Map<Recorded, number>();
+  const decide = (c: Recorded & { cidr: string }, previous: Ban | undefined, alone: boolean) =>
+    decideBan(c, previous, alone, {
+      batch,
+      deps,
+      now,
+      report,
+      onCreated: (ban) => {
+        floors.set(c, ban.lastFailureAt ?? now);
+        bannedPerJail.set(ban.jail, (bannedPerJail.get(ban.jail) ?? 0) + 1);
+      },
+      onFloor: (floor) => floors.set(c, floor),
+    });
+
+  // 2. One request per (jail, address): a batch that bans on its own is one conditional ban write
+  //    (its failures are consumed by the ban, their ids kept on it); any other records its failures
+  //    and reads the whole window back.
+  const recorded: Recorded[] = [];
+  await mapLimit(pairs, concurrency, async (c) => {
+    const p = c.pending;
     const cfg = p.jail.config;
-    const kept = thinFailures(p.failures, cfg.maxretry, cfg.findtime);
+    const previous = recordOf(c);
+    const consumed = new Set(previous?.consumedFailureIds ?? []);
+    const thinned = thinFailures(p.failures, cfg.maxretry, cfg.findtime);
+    const kept = consumed.size > 0 ? thinned.filter((f) => !consumed.has(f.id)) : thinned;
+    if (kept.length === 0) {
+      // Every failure was consumed by the ban already: a redelivery.
+      if (previous && isBanActive(previous, now)) report.alreadyBanned += p.failures.length;
+      return;
+    }
+    if (
+      c.cidr !== undefined &&
+      !(previous && isBanActive(previous, now)) &&
+      !cfg.increment.overalljails &&
+      kept.length <= MAX_CONSUMED_IDS &&
+      evaluateWindow(kept, cfg.maxretry, cfg.findtime, previous?.lastFailureAt).ban
+    ) {
+      const alone = { pending: p, cidr: c.cidr, stored: kept };
+      if ((await decide(alone, previous, true)) === 'created') {
+        report.newFailures += p.failures.length;
+        countFailed(cfg.name, p.failures.length);
+        return;
+      }
+      // Not created (a concurrent ban, or the record changed): count through the window.
+    }
     let latest = now;
     for (const f of kept) if (f.time > latest) latest = f.time;
     const { failures: stored, added } = await deps.store.recordFailures(
@@ -293,98 +442,19 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       latest + cfg.findtime + WINDOW_GRACE_MS,
     );
     // Failures thinned away count as new exactly when the batch was new.
-    const fresh = added === 0 ? 0 : added + (p.failures.length - kept.length);
+    const fresh = added === 0 ? 0 : added + (p.failures.length - thinned.length);
     report.newFailures += fresh;
-    failedPerJail.set(cfg.name, (failedPerJail.get(cfg.name) ?? 0) + fresh);
-    return { pending: p, cidr: hostCidr(p.address)?.text, stored } satisfies Recorded;
+    countFailed(cfg.name, fresh);
+    recorded.push({ pending: p, cidr: c.cidr, stored });
   });
 
-  // 2. Windows that hold maxretry failures: read their ban records in one batch, then decide.
+  // 3. Windows that hold maxretry failures: decide on the ban records read in step 1.
   const candidates = recorded.filter(
     (r): r is Recorded & { cidr: string } =>
       r.cidr !== undefined &&
       evaluateWindow(r.stored, r.pending.jail.config.maxretry, r.pending.jail.config.findtime).ban,
   );
-  const records = new Map<string, Ban>();
-  if (candidates.length > 0) {
-    const found = await deps.store.getBans(
-      candidates.map((c) => ({ jail: c.pending.jail.config.name, cidr: c.cidr })),
-    );
-    for (const b of found) records.set(`${b.jail}\u0000${b.cidr}`, b);
-  }
-  const bannedPerJail = new Map<string, number>();
-  const floors = new Map<Recorded, number>();
-  await mapLimit(candidates, concurrency, async (c) => {
-    const cfg = c.pending.jail.config;
-    const { address, failures, matches } = c.pending;
-    let previous = records.get(`${cfg.name}\u0000${c.cidr}`);
-    let history: readonly Ban[] | undefined;
-    for (let attempt = 0; attempt < MAX_BAN_ATTEMPTS; attempt++) {
-      if (previous?.lastFailureAt !== undefined) floors.set(c, previous.lastFailureAt);
-      if (previous && isBanActive(previous, now)) {
-        report.alreadyBanned += failures.length;
-        return;
-      }
-      const decision = evaluateWindow(
-        c.stored,
-        cfg.maxretry,
-        cfg.findtime,
-        previous?.lastFailureAt,
-      );
-      if (!decision.ban) return;
-      if (cfg.increment.overalljails && history === undefined) {
-        history = await deps.store.bansOf(c.cidr);
-        previous = history.find((b) => b.jail === cfg.name);
-        continue; // re-check the fresher record
-      }
-      const previousBans = cfg.increment.overalljails
-        ? (history ?? []).reduce((n, b) => n + b.banCount, 0)
-        : (previous?.banCount ?? 0);
-      const duration = banDuration(cfg.bantime, previousBans, cfg.increment);
-      const lastFailureAt = decision.events[decision.events.length - 1]?.time ?? now;
-      const ban: Ban = {
-        jail: cfg.name,
-        cidr: c.cidr,
-        createdAt: now,
-        expiresAt: duration === PERMANENT ? null : now + duration,
-        source: 'detector',
-        failures: decision.count,
-        banCount: (previous?.banCount ?? 0) + 1,
-        reason: `${decision.count} failures in ${formatDuration(cfg.findtime)}`,
-        matches,
-        logGroup: batch.logGroup,
-        logStream: batch.logStream,
-        lastFailureAt,
-      };
-      const result = await deps.store.putBan(ban, now, previous);
-      if (result === 'created') {
-        floors.set(c, lastFailureAt);
-        report.bans.push(ban);
-        bannedPerJail.set(cfg.name, (bannedPerJail.get(cfg.name) ?? 0) + 1);
-        deps.logger?.info('ban created', {
-          jail: cfg.name,
-          address,
-          cidr: c.cidr,
-          failures: decision.count,
-          banCount: ban.banCount,
-          expiresAt: ban.expiresAt,
-        });
-        return;
-      }
-      if (result === 'already-banned') {
-        report.alreadyBanned += failures.length;
-        return;
-      }
-      // 'conflict': another writer changed the record since we read it; read it again.
-      history = await deps.store.bansOf(c.cidr);
-      previous = history.find((b) => b.jail === cfg.name);
-    }
-    deps.logger?.warn('ban record kept changing; left to the next batch', {
-      jail: cfg.name,
-      address,
-      attempts: MAX_BAN_ATTEMPTS,
-    });
-  });
+  await mapLimit(candidates, concurrency, (c) => decide(c, recordOf(c), false));
 
   // 3. Keep windows small: forget failures no decision can need any more.
   await mapLimit(recorded, concurrency, (r) =>

@@ -153,6 +153,14 @@ describe('detector handler on dynalite', () => {
     );
     expect(result.status).toBe('ingested');
     expect(result.report).toMatchObject({ events: 25, failures: 5, pairs: 1 });
+    // The batch banned on its own: allowlist Query, BatchGetItem, one conditional PutItem, and
+    // the jail's counters (UpdateItem).
+    expect([...c.requests.byCommand].sort()).toEqual([
+      ['BatchGetItemCommand', 1],
+      ['PutItemCommand', 1],
+      ['QueryCommand', 1],
+      ['UpdateItemCommand', 1],
+    ]);
     const bans = await c.store.listBans();
     expect(bans).toHaveLength(1);
     expect(bans[0]).toMatchObject({
@@ -168,10 +176,9 @@ describe('detector handler on dynalite', () => {
     });
     expect(bans[0]?.matches?.length).toBeGreaterThan(0);
     expect(c.trigger.reasons).toEqual([`1 new ban(s) from ${FS_GROUP}`]);
-    // TTL attributes are epoch seconds: the window item outlives its last failure by findtime + 1h.
-    const item = await windowItem(table, ATTACKER);
-    expect(Number(item?.ttl?.N)).toBe(Math.ceil((T0 + 10 * MINUTE + HOUR) / 1000));
-    expect(item?.ev?.SS).toHaveLength(5);
+    // The ban keeps the ids of the failures it consumed; no failure window was written.
+    expect(bans[0]?.consumedFailureIds).toHaveLength(5);
+    expect(await windowItem(table, ATTACKER)).toBeUndefined();
   });
 
   it('leaves counts unchanged when the same payload is delivered twice', async () => {
@@ -182,9 +189,16 @@ describe('detector handler on dynalite', () => {
     const before = await windowItem(table, ATTACKER);
     const statsBefore = await c.store.listStats();
     c.requests.reset();
+    // TTL attributes are epoch seconds: the window item outlives its last failure by findtime + 1h.
+    expect(Number(before?.ttl?.N)).toBe(Math.ceil((T0 + 10 * MINUTE + HOUR) / 1000));
+    expect(before?.ev?.SS).toHaveLength(3);
     const again = await c.handler(payload);
-    // One window write; the runtime allowlist is cached per container; no stats write.
-    expect([...c.requests.byCommand]).toEqual([['UpdateItemCommand', 1]]);
+    // The ban state read and one window write; the runtime allowlist is cached per container; no
+    // stats write.
+    expect([...c.requests.byCommand].sort()).toEqual([
+      ['BatchGetItemCommand', 1],
+      ['UpdateItemCommand', 1],
+    ]);
     expect(again.report).toMatchObject({ failures: 3, newFailures: 0, bans: [] });
     expect((await windowItem(table, ATTACKER))?.ev?.SS?.sort()).toEqual(before?.ev?.SS?.sort());
     expect(await c.store.listStats()).toEqual(statsBefore);
@@ -193,8 +207,11 @@ describe('detector handler on dynalite', () => {
     // A banning payload delivered twice: one ban, one trigger.
     const banning = attackPayload({ count: 5, address: '198.51.100.9', firstId: 50 });
     await c.handler(banning);
+    c.requests.reset();
     const redelivered = await c.handler(banning);
     expect(redelivered.report).toMatchObject({ bans: [], alreadyBanned: 5, newFailures: 0 });
+    // The ban recognises the failures it consumed: only the ban state is read.
+    expect([...c.requests.byCommand]).toEqual([['BatchGetItemCommand', 1]]);
     expect(await c.store.bansOf('198.51.100.9/32')).toHaveLength(1);
     expect(c.trigger.reasons).toHaveLength(1);
   });
@@ -253,18 +270,19 @@ describe('detector handler on dynalite', () => {
     expect(first.report).toMatchObject({ events: 10_000, failures: 5000, pairs: 100 });
     const bans = first.report?.bans.length ?? 0;
     expect(bans).toBe(100);
-    // Counted on the wire: 1 Query (allowlist) + 100 UpdateItem (windows) + 1 BatchGetItem (ban
-    // state) + 100 conditional PutItem (one per new ban) + 1 UpdateItem (stats).
+    // Counted on the wire: 1 Query (allowlist) + 1 BatchGetItem (ban state) + 100 conditional
+    // PutItem (each attacker's batch bans on its own) + 1 UpdateItem (stats).
     expect(c.requests.count('QueryCommand')).toBe(1);
     expect(c.requests.count('BatchGetItemCommand')).toBe(1);
     expect(c.requests.count('PutItemCommand')).toBe(bans);
-    expect(c.requests.total).toBeLessThanOrEqual(100 + bans + 5);
+    expect(c.requests.total).toBeLessThanOrEqual(100 + 3);
 
-    // Delivered again: nothing new to write but the windows, ~100 + a constant.
+    // Delivered again: every failure was consumed by a ban; only the ban state is read.
     c.requests.reset();
     const again = await c.handler(payload);
     expect(again.report?.bans).toEqual([]);
-    expect(c.requests.total).toBeLessThanOrEqual(100 + 3);
+    expect(again.report?.newFailures).toBe(0);
+    expect(c.requests.total).toBeLessThanOrEqual(3);
   });
 
   it('skips a malformed payload with context, without touching the table', async () => {

@@ -294,7 +294,10 @@ describe('ingestLogEvents', () => {
       };
       const report = await ingestLogEvents(batch, f.deps);
       expect(report.bans).toHaveLength(1);
-      expect((await windowOf(f.store)).map((x) => x.time).sort()).toEqual(stamps);
+      // The batch banned on its own: the ban's last failure is the last CloudWatch timestamp, not
+      // the (hours later) line date.
+      expect(report.bans[0]?.lastFailureAt).toBe(stamps[stamps.length - 1]);
+      expect(report.bans[0]?.consumedFailureIds).toHaveLength(5);
     });
   });
 
@@ -391,6 +394,44 @@ describe('ingestLogEvents', () => {
       const f = fixture([aJail({ bantime: -1 })]);
       const report = await ingestLogEvents(failures(every(5, SECOND)), f.deps);
       expect(report.bans[0]?.expiresAt).toBeNull();
+    });
+  });
+
+  describe('a batch that bans on its own', () => {
+    it('is one conditional write; its redelivery, even after the ban ended, counts nothing', async () => {
+      const f = fixture();
+      const batch = failures(every(5, SECOND));
+      f.store.calls = 0;
+      const first = await ingestLogEvents(batch, f.deps);
+      expect(first.bans).toHaveLength(1);
+      expect(first.newFailures).toBe(5);
+      // listIgnores, getBans, putBan, addStats: no window write.
+      expect(f.store.calls).toBe(4);
+      expect(await windowOf(f.store)).toEqual([]);
+
+      f.clock.now = T0 + 2 * HOUR; // the 1h ban has ended
+      const late = await ingestLogEvents(batch, f.deps);
+      expect(late).toMatchObject({ bans: [], newFailures: 0 });
+      expect(await f.store.listStats()).toEqual([
+        { jail: 'freeswitch', totalFailed: 5, totalBanned: 1 },
+      ]);
+    });
+
+    it('still counts failures of the same batch the ban did not consume', async () => {
+      const f = fixture();
+      const batch = failures(every(5, SECOND));
+      await ingestLogEvents(batch, f.deps);
+      f.clock.now = T0 + 2 * HOUR;
+      // The same events plus four new ones after the ban ended: four failures are not a ban.
+      const more = failures(every(4, SECOND, T0 + 2 * HOUR - MINUTE));
+      const mixed = { ...batch, events: [...batch.events, ...more.events] };
+      const report = await ingestLogEvents(mixed, f.deps);
+      expect(report).toMatchObject({ bans: [], newFailures: 4 });
+      expect(await windowOf(f.store)).toHaveLength(4);
+      // One more failure: a second ban, escalated.
+      const fifth = await ingestLogEvents(failures([T0 + 2 * HOUR - 10 * SECOND]), f.deps);
+      expect(fifth.bans).toHaveLength(1);
+      expect(fifth.bans[0]?.banCount).toBe(2);
     });
   });
 
@@ -604,10 +645,13 @@ describe('ingestLogEvents', () => {
 
     it('fails the batch on a store outage (Lambda retries it)', async () => {
       const inner = new MemoryBanStore();
+      const outage = async () => {
+        throw new Error('ServiceUnavailable');
+      };
       const store: BanStore = Object.assign(Object.create(inner), {
-        recordFailures: async () => {
-          throw new Error('ServiceUnavailable');
-        },
+        recordFailures: outage,
+        getBans: outage,
+        putBan: outage,
       });
       const f = fixture([aJail()], { store, runtimeIgnores: async () => [] });
       await expect(ingestLogEvents(failures(every(5, SECOND)), f.deps)).rejects.toThrow(
