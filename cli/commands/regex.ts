@@ -4,6 +4,7 @@
  * CloudWatch events (`--events`, JSON Lines), with fail2ban-regex's statistics or a JSON Lines
  * contract (`--json`).
  */
+import { isAscii } from 'node:buffer';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -109,6 +110,17 @@ function cutAtLastNewline(bytes: Buffer, final: boolean): { text: string; rest: 
 }
 
 /**
+ * The UTF-8 text of `bytes[0, end)`. An all-ASCII chunk (the usual log) decodes as Latin-1: the
+ * same string (ASCII bytes are the same characters in both), made by a plain byte copy instead of
+ * UTF-8 validation; any byte >= 0x80 makes it a UTF-8 decode.
+ */
+function decodeChunk(bytes: Buffer, end: number): string {
+  return isAscii(bytes.subarray(0, end))
+    ? bytes.toString('latin1', 0, end)
+    : bytes.toString('utf8', 0, end);
+}
+
+/**
  * A log's text in large chunks of whole lines (decoded from UTF-8 as one piece each): the matcher
  * scans a chunk without splitting it into an array of lines.
  */
@@ -143,7 +155,7 @@ async function* textChunks(input: string): AsyncGenerator<string> {
         cur.copy(spare, 0, nl + 1, filled);
         if (!final) reading = file.read(spare, held, spare.length - held, null);
         // `\n` never occurs inside a multi-byte UTF-8 sequence: the chunk decodes on its own.
-        yield cur.toString('utf8', 0, nl + 1);
+        yield decodeChunk(cur, nl + 1);
         if (final) return;
         [cur, spare] = [spare, cur];
       }

@@ -34,6 +34,17 @@ writeFileSync(
 );
 
 describe('cloudjail regex', () => {
+  it('decodes a log file with non-ASCII lines as UTF-8 (missed lines print as written)', () => {
+    const log = join(tmp, 'utf8.log');
+    const odd = '2024-04-09 17:05:47.1 97.44% [DEBUG] sofia.c:1 Müller 東京 ✓ Ωmega';
+    writeFileSync(log, `${odd}\n2024-04-09 17:05:48.2 97.44% [DEBUG] sofia.c:2 plain\n`);
+    const r = cloudjail(['regex', '--print-all-missed', log, 'freeswitch']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Lines: 2 lines, 0 ignored, 0 matched, 2 missed');
+    expect(r.stdout).toContain(`|  ${odd}\n`);
+    expect(r.stdout).toContain('sofia.c:2 plain\n');
+  });
+
   it('prints fail2ban-regex style statistics for a log file and a built-in filter', () => {
     const r = cloudjail(['regex', LOG, 'freeswitch[mode=normal]']);
     expect(r.code).toBe(0);
