@@ -1,9 +1,9 @@
 /**
  * Composition root of the `cloudjail` CLI: builds the commander program from one module per verb
- * (cli/commands/*.ts), runs it and maps errors to exit codes. No command logic lives here.
+ * (cli/commands/*.ts) and runs it (cli/run-program.ts maps errors to exit codes). No command
+ * logic lives here.
  */
-import { Command, CommanderError } from 'commander';
-import { CloudjailError } from '../lambda/core/errors.js';
+import { Command } from 'commander';
 import { register as registerAgentConfig } from './commands/agent-config.js';
 import { register as registerBan } from './commands/ban.js';
 import { register as registerDemo } from './commands/demo.js';
@@ -13,7 +13,7 @@ import { register as registerRegex } from './commands/regex.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerUnban } from './commands/unban.js';
-import { CliError, ExitCode } from './exit-codes.js';
+import { runProgram } from './run-program.js';
 
 /** Each command module exports one of these; it adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -43,24 +43,5 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   // The supported Node.js range is the project's (package.json engines), not the AWS SDK's notice.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const program = buildProgram();
-  try {
-    await program.parseAsync([...argv]);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version are "errors" in commander's exitOverride mode.
-      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
-    }
-    if (error instanceof CliError) {
-      process.stderr.write(`cloudjail: ${error.message}\n`);
-      return error.code;
-    }
-    if (error instanceof CloudjailError) {
-      process.stderr.write(`cloudjail: ${error.message}\n`);
-      return ExitCode.BadInput;
-    }
-    process.stderr.write(`cloudjail: ${error instanceof Error ? error.message : String(error)}\n`);
-    return ExitCode.Failure;
-  }
+  return runProgram(buildProgram(), argv);
 }

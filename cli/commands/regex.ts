@@ -8,11 +8,11 @@ import { isAscii } from 'node:buffer';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
-import { CloudjailError } from '../../lambda/core/errors.js';
 import type { Filter, LineOutcome, LogTextSink } from '../../lambda/core/filters/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
+import { runProgram } from '../run-program.js';
 
 interface RegexOptions {
   events?: boolean;
@@ -35,28 +35,12 @@ interface InputItem {
 /**
  * `cloudjail regex` on its own: the fast start of cli/cloudjail.js, which runs this command from a
  * bundle of just its own modules. Same command (registered on a `cloudjail` program, as in
- * cli/main.ts) and the same mapping of errors to exit codes as cli/main.ts.
+ * cli/main.ts) and the same mapping of errors to exit codes (cli/run-program.ts).
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('cloudjail').showHelpAfterError().exitOverride();
   register(program);
-  try {
-    await program.parseAsync([...argv]);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
-  } catch (error) {
-    if (error instanceof CommanderError)
-      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
-    if (error instanceof CliError) {
-      process.stderr.write(`cloudjail: ${error.message}\n`);
-      return error.code;
-    }
-    if (error instanceof CloudjailError) {
-      process.stderr.write(`cloudjail: ${error.message}\n`);
-      return ExitCode.BadInput;
-    }
-    process.stderr.write(`cloudjail: ${error instanceof Error ? error.message : String(error)}\n`);
-    return ExitCode.Failure;
-  }
+  return runProgram(program, argv);
 }
 
 export function register(program: Command): void {
