@@ -11,6 +11,7 @@
 import { cpus, totalmem } from 'node:os';
 import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
 import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
+import { ENFORCEMENT_DEFAULTS } from '../lambda/config/target-config.js';
 import type { Ban } from '../lambda/core/ban.js';
 import {
   type EnforceBansDeps,
@@ -90,12 +91,7 @@ async function world(n: number): Promise<Record<'fill' | 'steady' | 'swap', Samp
           adoptForeign: false,
         },
       ],
-      settings: {
-        schedule: 'rate(1 minute)',
-        maxMutationsPerRun: 40,
-        dryRun: false,
-        ruleQuota: 40,
-      },
+      settings: { ...ENFORCEMENT_DEFAULTS, ruleQuota: 40 },
       now: () => clock.now,
       sleep: async () => {},
     };

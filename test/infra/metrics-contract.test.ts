@@ -13,6 +13,7 @@ import {
   defaultDenyEntries,
   MemoryNetworkAcls,
 } from '../../lambda/adapters/memory-network-acls.js';
+import { ENFORCEMENT_DEFAULTS } from '../../lambda/config/target-config.js';
 import { createDetectorHandler, jailsFromConfig } from '../../lambda/handlers/detector.js';
 import { createEnforcerHandler } from '../../lambda/handlers/enforcer.js';
 import { RecordingEnforcementTrigger } from '../../lambda/ports/enforcement-trigger.js';
@@ -134,12 +135,7 @@ describe('alarms and dashboard query the metrics the handlers publish', () => {
           adoptForeign: false,
         },
       ],
-      settings: {
-        schedule: 'rate(1 minute)',
-        maxMutationsPerRun: 40,
-        dryRun: false,
-        ruleQuota: 20,
-      },
+      settings: ENFORCEMENT_DEFAULTS,
       now: () => T0,
       sleep: async () => {},
       logger: { info: () => {}, warn: () => {} },

@@ -4,6 +4,7 @@ import {
   defaultDenyEntries,
   MemoryNetworkAcls,
 } from '../../../lambda/adapters/memory-network-acls.js';
+import { ENFORCEMENT_DEFAULTS } from '../../../lambda/config/target-config.js';
 import {
   createEnforcerHandler,
   EnforcementFailedError,
@@ -38,7 +39,7 @@ async function deps(
         adoptForeign: false,
       },
     ],
-    settings: { schedule: 'rate(1 minute)', maxMutationsPerRun: 40, dryRun: false, ruleQuota: 20 },
+    settings: ENFORCEMENT_DEFAULTS,
     now: () => T0,
     sleep: async () => {},
     logger: { info: () => {}, warn: () => {} },
