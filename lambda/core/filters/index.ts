@@ -78,6 +78,18 @@ export interface MatcherOptions {
   noDateParsing?: boolean;
 }
 
+/**
+ * What one line leaves for the next in a matcher without multi-line state (see
+ * {@link LogMatcher.carryOnly}): a log may then be matched in pieces, each piece resumed from the
+ * carry its predecessor ended with.
+ */
+export interface MatcherCarry {
+  /** Index of the date template tried first: the last one that hit. */
+  readonly dateTemplate: number;
+  /** Time of the last dated line: an undated line takes it. */
+  readonly lastTime: number | null;
+}
+
 export interface LogMatcher {
   /**
    * Matches one log event (a line, or a CloudWatch event whose message may hold several physical
@@ -96,6 +108,23 @@ export interface LogMatcher {
    * the number of the last line (`firstLineNumber` - 1 + the lines in `text`).
    */
   matchLogText(text: string, now: number, sink: LogTextSink, firstLineNumber?: number): number;
+  /**
+   * Whether a line's outcome depends on earlier lines only through {@link carry}: `maxlines` is 1
+   * and no regex has `<F-MLFID>` (no multi-line buffer, no sessions).
+   */
+  readonly carryOnly: boolean;
+  /** The state the next line starts from. */
+  carry(): MatcherCarry;
+  /**
+   * Continues as if the previous line had left `carry` (the start of a piece of a log), and
+   * clears {@link readCarriedTime}.
+   */
+  resume(carry: MatcherCarry): void;
+  /**
+   * Whether a line since the last {@link resume} was processed without a date while the carried
+   * `lastTime` was still in force: only then can the carried time have mattered.
+   */
+  readCarriedTime(): boolean;
 }
 
 /** Receives the lines of {@link LogMatcher.matchLogText}; `n` is the 1-based line number. */

@@ -11,6 +11,7 @@ import type {
   LineOutcome,
   LogMatcher,
   LogTextSink,
+  MatcherCarry,
   MatcherOptions,
   Unbannable,
 } from './index.js';
@@ -243,6 +244,9 @@ export function createLogMatcher(
   let buffer: TupleLine[] = [];
   /** Date of the last dated line: a continuation line without a date inherits it. */
   let lastTime: number | null = null;
+  /** No dated line since the last resume(): lastTime is still the carried one. */
+  let carriedTime = true;
+  let readCarried = false;
   const sessions = new Map<string, Session>();
 
   // Attackers repeat themselves: cache address normalization (a real IP parse) per matcher.
@@ -288,6 +292,7 @@ export function createLogMatcher(
   ): LineOutcome => {
     let time: number | null = timestamp ?? lastTime;
     let dateTemplate: string | undefined;
+    let dated = false;
     let before = line;
     let after = '';
     let dateText = '';
@@ -300,9 +305,12 @@ export function createLogMatcher(
         after = line.slice(d.end);
         time = d.time;
         lastTime = d.time;
+        carriedTime = false;
+        dated = true;
         dateTemplate = d.template;
       }
     }
+    if (!dated && carriedTime) readCarried = true;
     let text: string;
     if (maxlines > 1) {
       buffer.push([before, dateText, after]);
@@ -489,14 +497,32 @@ export function createLogMatcher(
       if (possible) {
         sink.outcome(processLine(line, now, undefined, d), n);
       } else {
-        if (d !== null) lastTime = d.time;
+        if (d !== null) {
+          lastTime = d.time;
+          carriedTime = false;
+        } else if (carriedTime) readCarried = true;
         sink.missed(d === null ? undefined : d.template, text, start, end, n);
       }
     }
     return n;
   };
 
-  return { matchEvent, matchLogText };
+  const carryOnly =
+    maxlines === 1 &&
+    ![prefregex, ...failregex, ...ignoreregex].some((re) => re?.groups.has('mlfid'));
+  return {
+    matchEvent,
+    matchLogText,
+    carryOnly,
+    carry: (): MatcherCarry => ({ dateTemplate: dates.lastTemplate(), lastTime }),
+    resume(carry) {
+      dates.resumeFrom(carry.dateTemplate);
+      lastTime = carry.lastTime;
+      carriedTime = true;
+      readCarried = false;
+    },
+    readCarriedTime: () => readCarried,
+  };
 }
 
 /**

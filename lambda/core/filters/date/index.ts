@@ -24,6 +24,10 @@ export interface DateDetector {
   detect(line: string, now: number): DateMatch | undefined;
   /** False for `{NONE}`: lines never carry a date. */
   readonly enabled: boolean;
+  /** Index of the template tried first (the last one that hit). */
+  lastTemplate(): number;
+  /** Sets the template tried first (resuming a log from a carried state). */
+  resumeFrom(template: number): void;
 }
 
 export interface DateDetectorOptions {
@@ -346,7 +350,7 @@ export function createDateDetector(
     });
   }
   if (none && templates.length === 0) {
-    return { enabled: false, detect: () => undefined };
+    return { enabled: false, detect: () => undefined, lastTemplate: () => 0, resumeFrom: () => {} };
   }
   let last = 0;
   // Per template (by index): its reduced regexes and its date cache, made on first use.
@@ -472,6 +476,13 @@ export function createDateDetector(
   };
   return {
     enabled: true,
+    lastTemplate: () => last,
+    resumeFrom(template) {
+      if (!Number.isInteger(template) || template < 0 || template >= templates.length) {
+        throw new RangeError(`no date template ${template} (${templates.length} templates)`);
+      }
+      last = template;
+    },
     detect(line, now) {
       const first = templates[last];
       if (first) {
