@@ -7,7 +7,9 @@
 // first use in node_modules/.cache/cloudjail/ and made again whenever one of those files changes
 // (size or modification time). tsx transpiles every module at each start, through loader hooks on
 // a worker thread, and loads every other command too. If the bundle cannot be made or loaded,
-// `regex` runs through tsx like every other command.
+// `regex` runs through tsx like every other command. The worker threads `regex` may match a large
+// log with run the same bundle: it is told its own URL (the plugin below makes `import.meta.url`
+// name each source file instead).
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,7 +61,7 @@ const sourceImportMeta = {
   },
 };
 
-/** The module `entry` (relative to the package root) from its bundle, made if stale. */
+/** The module `entry` (relative to the package root) from its bundle, made if stale, and its URL. */
 async function bundled(name, entry) {
   const out = join(CACHE, `${name}.mjs`);
   const metaFile = join(CACHE, `${name}.json`);
@@ -92,7 +94,8 @@ async function bundled(name, entry) {
     writeAtomic(out, result.outputFiles[0].contents);
     writeAtomic(metaFile, JSON.stringify({ format: BUNDLE_FORMAT, entry, inputs }));
   }
-  return import(pathToFileURL(out).href);
+  const url = pathToFileURL(out).href;
+  return { module: await import(url), url };
 }
 
 let regex;
@@ -104,7 +107,7 @@ if (process.argv[2] === 'regex') {
   }
 }
 if (regex) {
-  process.exitCode = await regex.main(process.argv);
+  process.exitCode = await regex.module.main(process.argv, { moduleUrl: regex.url });
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -4,15 +4,33 @@
  * CloudWatch events (`--events`, JSON Lines), with fail2ban-regex's statistics or a JSON Lines
  * contract (`--json`).
  */
-import { isAscii } from 'node:buffer';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
-import type { Filter, LineOutcome, LogTextSink } from '../../lambda/core/filters/index.js';
+import type { Filter, LineOutcome, MatcherOptions } from '../../lambda/core/filters/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { runProgram } from '../run-program.js';
+import {
+  debugLine,
+  isPieceWorker,
+  matchInPieces,
+  type ParallelTuning,
+  PiecePool,
+  parallelTuning,
+  runPieceWorker,
+} from './regex-parallel.js';
+import {
+  createCounter,
+  failureJson,
+  fileChunks,
+  type Tally,
+  type TallyOptions,
+} from './regex-pieces.js';
+
+// A worker thread matching a piece of a log runs this module (or its bundle) as its entry.
+if (isPieceWorker()) runPieceWorker();
 
 interface RegexOptions {
   events?: boolean;
@@ -23,6 +41,7 @@ interface RegexOptions {
   printAllMatched?: boolean;
   printAllMissed?: boolean;
   printAllIgnored?: boolean;
+  jobs?: number;
 }
 
 /** One unit of input: a line of a file, or one CloudWatch event. */
@@ -35,15 +54,31 @@ interface InputItem {
 /**
  * `cloudjail regex` on its own: the fast start of cli/cloudjail.js, which runs this command from a
  * bundle of just its own modules. Same command (registered on a `cloudjail` program, as in
- * cli/main.ts) and the same mapping of errors to exit codes (cli/run-program.ts).
+ * cli/main.ts) and the same mapping of errors to exit codes (cli/run-program.ts). `moduleUrl`: the
+ * URL of that bundle, which worker threads then run too.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  entry: { moduleUrl?: string } = {},
+): Promise<number> {
   const program = new Command('cloudjail').showHelpAfterError().exitOverride();
-  register(program);
+  register(program, entry.moduleUrl);
   return runProgram(program, argv);
 }
 
-export function register(program: Command): void {
+function parseJobs(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 256) {
+    throw new InvalidArgumentError('a whole number of threads from 1 to 256');
+  }
+  return n;
+}
+
+/**
+ * Adds `regex` to `program`. `moduleUrl`: the bundle of this module, run by worker threads;
+ * without it they run this module's source through tsx.
+ */
+export function register(program: Command, moduleUrl?: string): void {
   program
     .command('regex')
     .description(
@@ -62,12 +97,18 @@ export function register(program: Command): void {
     .option('--print-all-matched', 'list every matched line')
     .option('--print-all-missed', 'list every missed line')
     .option('--print-all-ignored', 'list every ignored line')
+    .option(
+      '--jobs <n>',
+      'threads matching a large log file (4 MiB or more) in pieces; 1: one thread',
+      parseJobs,
+      availableParallelism(),
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex).',
     )
     .action(async (input: string, filterSpec: string, options: RegexOptions) => {
-      await runRegex(input, filterSpec, options);
+      await runRegex(input, filterSpec, options, moduleUrl);
     });
 }
 
@@ -84,8 +125,6 @@ function looksLikePath(input: string): boolean {
   );
 }
 
-const CHUNK_BYTES = 8 << 20;
-
 /** The UTF-8 text of `bytes` up to its last `\n` (never inside a multi-byte sequence), and the rest. */
 function cutAtLastNewline(bytes: Buffer, final: boolean): { text: string; rest: Buffer } {
   const nl = final ? bytes.length - 1 : bytes.lastIndexOf(10);
@@ -93,15 +132,11 @@ function cutAtLastNewline(bytes: Buffer, final: boolean): { text: string; rest: 
   return { text: bytes.toString('utf8', 0, nl + 1), rest: bytes.subarray(nl + 1) };
 }
 
-/**
- * The UTF-8 text of `bytes[0, end)`. An all-ASCII chunk (the usual log) decodes as Latin-1: the
- * same string (ASCII bytes are the same characters in both), made by a plain byte copy instead of
- * UTF-8 validation; any byte >= 0x80 makes it a UTF-8 decode.
- */
-function decodeChunk(bytes: Buffer, end: number): string {
-  return isAscii(bytes.subarray(0, end))
-    ? bytes.toString('latin1', 0, end)
-    : bytes.toString('utf8', 0, end);
+/** The size of `input` if it names a regular file, else undefined. */
+function regularFileSize(input: string): number | undefined {
+  if (input === '-' || !existsSync(input)) return undefined;
+  const s = statSync(input);
+  return s.isFile() ? s.size : undefined;
 }
 
 /**
@@ -109,43 +144,9 @@ function decodeChunk(bytes: Buffer, end: number): string {
  * scans a chunk without splitting it into an array of lines.
  */
 async function* textChunks(input: string): AsyncGenerator<string> {
-  if (input !== '-' && existsSync(input) && statSync(input).isFile()) {
-    // Two buffers: the next chunk is read (on libuv's thread pool) while this one is matched.
-    const file = await open(input, 'r');
-    try {
-      let cur = Buffer.allocUnsafe(CHUNK_BYTES);
-      let spare = Buffer.allocUnsafe(CHUNK_BYTES);
-      let held = 0;
-      let reading = file.read(cur, 0, cur.length, null);
-      for (;;) {
-        const { bytesRead } = await reading;
-        const filled = held + bytesRead;
-        const final = bytesRead === 0;
-        if (filled === 0) return;
-        const nl = final ? filled - 1 : cur.lastIndexOf(10, filled - 1);
-        if (nl < 0) {
-          // No line end yet: a line longer than the buffer grows it.
-          if (filled === cur.length) {
-            const bigger = Buffer.allocUnsafe(cur.length * 2);
-            cur.copy(bigger, 0, 0, filled);
-            cur = bigger;
-            spare = Buffer.allocUnsafe(bigger.length);
-          }
-          held = filled;
-          reading = file.read(cur, held, cur.length - held, null);
-          continue;
-        }
-        held = filled - (nl + 1);
-        cur.copy(spare, 0, nl + 1, filled);
-        if (!final) reading = file.read(spare, held, spare.length - held, null);
-        // `\n` never occurs inside a multi-byte UTF-8 sequence: the chunk decodes on its own.
-        yield decodeChunk(cur, nl + 1);
-        if (final) return;
-        [cur, spare] = [spare, cur];
-      }
-    } finally {
-      await file.close();
-    }
+  if (regularFileSize(input) !== undefined) {
+    yield* fileChunks(input);
+    return;
   }
   if (input === '-') {
     let pending: Buffer[] = [];
@@ -215,32 +216,58 @@ function loadFilterForCli(spec: string): Filter {
   }
 }
 
-async function runRegex(input: string, spec: string, options: RegexOptions): Promise<void> {
+async function runRegex(
+  input: string,
+  spec: string,
+  options: RegexOptions,
+  moduleUrl: string | undefined,
+): Promise<void> {
+  const json = options.json ?? false;
+  const matcherOptions = {
+    timeZone: options.timezone ?? 'UTC',
+    checkAllRegex: json ? false : (options.checkAll ?? true),
+  };
+  const tallyOptions: TallyOptions = {
+    json,
+    printAllMatched: options.printAllMatched ?? false,
+    printAllMissed: options.printAllMissed ?? false,
+    printAllIgnored: options.printAllIgnored ?? false,
+  };
+  // A large log file may be matched in pieces on worker threads: they start now, to boot while
+  // this thread loads the filter.
+  const tuning = parallelTuning();
+  const jobs = options.jobs ?? 1;
+  const size = !options.events && jobs > 1 ? regularFileSize(input) : undefined;
+  let pool: PiecePool | undefined;
+  if (size !== undefined && size >= tuning.splitBytes && size > 0) {
+    pool = new PiecePool(jobs - 1, { spec, matcherOptions, tally: tallyOptions }, moduleUrl);
+  }
+  try {
+    await runRegexWith(input, spec, options, matcherOptions, tallyOptions, pool, size, tuning);
+  } finally {
+    pool?.close();
+  }
+}
+
+async function runRegexWith(
+  input: string,
+  spec: string,
+  options: RegexOptions,
+  matcherOptions: MatcherOptions,
+  tallyOptions: TallyOptions,
+  pool: PiecePool | undefined,
+  size: number | undefined,
+  tuning: ParallelTuning,
+): Promise<void> {
   const filter = loadFilterForCli(spec);
   const now = parseNow(options.now);
-  const json = options.json ?? false;
+  const json = tallyOptions.json;
   let matcher: ReturnType<Filter['createMatcher']>;
   try {
-    matcher = filter.createMatcher({
-      timeZone: options.timezone ?? 'UTC',
-      checkAllRegex: json ? false : (options.checkAll ?? true),
-    });
+    matcher = filter.createMatcher(matcherOptions);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  const stats = {
-    lines: 0,
-    matched: 0,
-    ignored: 0,
-    missed: 0,
-    regexHits: filter.failregex.map(() => 0),
-    ignoreHits: filter.ignoreregex.map(() => 0),
-    dateHits: new Map<string, number>(),
-    prefregexHits: 0,
-  };
-  const matchedLines: string[] = [];
-  const missedLines: string[] = [];
-  const ignoredLines: string[] = [];
   const out: string[] = [];
   const flush = () => {
     if (out.length > 0) {
@@ -248,84 +275,51 @@ async function runRegex(input: string, spec: string, options: RegexOptions): Pro
       out.length = 0;
     }
   };
+  const emit = (record: string) => {
+    out.push(`${record}\n`);
+    if (out.length > 512) flush();
+  };
+  const counter = createCounter(
+    filter.failregex.length,
+    filter.ignoreregex.length,
+    tallyOptions,
+    (n, f) => emit(failureJson(n, f)),
+  );
   const started = performance.now();
-  const ctxNow = { now };
-  // Date template hits of runs of lines with the same template are added up in one step.
-  let lastTemplate: string | undefined;
-  let lastTemplateHits = 0;
-  const flushTemplate = () => {
-    if (lastTemplate !== undefined) {
-      stats.dateHits.set(lastTemplate, (stats.dateHits.get(lastTemplate) ?? 0) + lastTemplateHits);
-    }
-    lastTemplate = undefined;
-    lastTemplateHits = 0;
-  };
-  const countTemplate = (name: string) => {
-    flushTemplate();
-    lastTemplate = name;
-    lastTemplateHits = 1;
-  };
-  const handleOutcome = (o: LineOutcome, n: number) => {
-    stats.lines++;
-    if (o.dateTemplate) {
-      if (o.dateTemplate === lastTemplate) lastTemplateHits++;
-      else countTemplate(o.dateTemplate);
-    }
-    // A match whose id is not an IP (a hostname) is missed, as in fail2ban-regex offline.
-    const status = o.status === 'matched' && o.failures.length === 0 ? 'missed' : o.status;
-    if (status === 'matched') {
-      stats.matched++;
-      for (const r of o.regexHits) stats.regexHits[r] = (stats.regexHits[r] ?? 0) + 1;
-      if (json) {
-        for (const f of o.failures) {
-          out.push(
-            `${JSON.stringify({ n, host: f.host, time: f.time, failregex: f.failregex })}\n`,
-          );
-        }
-        if (out.length > 512) flush();
-      } else if (options.printAllMatched || matchedLines.length < 20) matchedLines.push(o.line);
-    } else if (status === 'ignored') {
-      stats.ignored++;
-      if (o.ignoreHit !== undefined)
-        stats.ignoreHits[o.ignoreHit] = (stats.ignoreHits[o.ignoreHit] ?? 0) + 1;
-      if (!json && (options.printAllIgnored || ignoredLines.length <= 20))
-        ignoredLines.push(o.line);
-    } else {
-      stats.missed++;
-      if (!json && (options.printAllMissed || missedLines.length <= 20)) missedLines.push(o.line);
-    }
-  };
-  const handle = (item: InputItem) => {
-    const outcomes: readonly LineOutcome[] = matcher.matchEvent(
-      item.message,
-      item.timestamp !== undefined ? { now, timestamp: item.timestamp } : ctxNow,
-    );
-    for (const o of outcomes) handleOutcome(o, item.n);
-  };
+  let stats: Tally;
   if (options.events) {
-    for await (const item of readItems(input, true)) handle(item);
+    const ctxNow = { now };
+    for await (const item of readItems(input, true)) {
+      const outcomes: readonly LineOutcome[] = matcher.matchEvent(
+        item.message,
+        item.timestamp !== undefined ? { now, timestamp: item.timestamp } : ctxNow,
+      );
+      for (const o of outcomes) counter.outcome(o, item.n);
+    }
+    stats = counter.finish();
+  } else if (pool !== undefined && size !== undefined && matcher.carryOnly) {
+    stats = await matchInPieces(
+      pool,
+      filter,
+      matcher,
+      matcherOptions,
+      input,
+      size,
+      now,
+      tallyOptions,
+      tuning,
+      emit,
+    );
   } else {
-    const listMissed = !json;
-    const sink: LogTextSink = {
-      outcome(o, n) {
-        handleOutcome(o, n);
-      },
-      missed(dateTemplate, text, start, end) {
-        stats.lines++;
-        stats.missed++;
-        if (dateTemplate !== undefined) {
-          if (dateTemplate === lastTemplate) lastTemplateHits++;
-          else countTemplate(dateTemplate);
-        }
-        if (listMissed && (options.printAllMissed || missedLines.length <= 20)) {
-          missedLines.push(text.slice(start, end));
-        }
-      },
-    };
+    if (pool !== undefined) {
+      debugLine(tuning, 'one piece: the filter carries more than the date between lines');
+      pool.close();
+    }
+    const sink = counter.sink;
     let n = 0;
     for await (const text of textChunks(input)) n = matcher.matchLogText(text, now, sink, n + 1);
+    stats = counter.finish();
   }
-  flushTemplate();
   const seconds = (performance.now() - started) / 1000;
   if (json) {
     out.push(
@@ -383,7 +377,7 @@ async function runRegex(input: string, spec: string, options: RegexOptions): Pro
   w();
   const list = (
     title: string,
-    lines: string[],
+    lines: readonly string[],
     count: number,
     all: boolean | undefined,
     flag: string,
@@ -398,8 +392,8 @@ async function runRegex(input: string, spec: string, options: RegexOptions): Pro
     w('`-');
   };
   if (options.printAllMatched)
-    list('Matched line(s)', matchedLines, stats.matched, true, 'matched');
-  list('Ignored line(s)', ignoredLines, stats.ignored, options.printAllIgnored, 'ignored');
-  list('Missed line(s)', missedLines, stats.missed, options.printAllMissed, 'missed');
+    list('Matched line(s)', stats.matchedLines, stats.matched, true, 'matched');
+  list('Ignored line(s)', stats.ignoredLines, stats.ignored, options.printAllIgnored, 'ignored');
+  list('Missed line(s)', stats.missedLines, stats.missed, options.printAllMissed, 'missed');
   flush();
 }

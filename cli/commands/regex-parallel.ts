@@ -1,0 +1,416 @@
+/**
+ * `cloudjail regex` on a large log file with several threads: the file is cut into pieces of whole
+ * lines, the first matched on the main thread and the others on worker threads, each from an
+ * ASSUMED matcher carry (see {@link MatcherCarry}). A filter whose lines depend on earlier lines
+ * only through the carry (`carryOnly`) gives every line of a piece the outcome of the sequential
+ * run when the assumed carry is the one the previous piece really ended with, or at least when the
+ * date template tried first is, and the piece never read the carried time. The pieces are checked
+ * in order; a piece whose assumption was wrong, or whose worker failed, is matched again on the
+ * main thread from the true carry. The output is the sequential run's, byte for byte.
+ *
+ * The assumed carry of a piece is predicted by a second matcher that reads only the start of the
+ * log and a window of lines before each cut: the carry after those lines is the carry after the
+ * whole previous piece unless the date format changed, or no dated line fell in the window.
+ *
+ * The workers run the module that holds `cloudjail regex`: its bundle (cli/cloudjail.js passes
+ * its URL), or the TypeScript source through tsx's loader.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
+import type {
+  Filter,
+  LogMatcher,
+  LogTextSink,
+  MatcherCarry,
+  MatcherOptions,
+} from '../../lambda/core/filters/index.js';
+import {
+  addTally,
+  decodeChunk,
+  emptyTally,
+  failureRecord,
+  matchPiece,
+  type PieceResult,
+  type Tally,
+  type TallyOptions,
+} from './regex-pieces.js';
+
+/** Marks the workerData of a piece worker. */
+const WORKER_TAG = 'cloudjail-regex-piece';
+
+/** What a worker is started with: enough to load the same filter and matcher as the main thread. */
+interface WorkerSetup {
+  readonly tag: typeof WORKER_TAG;
+  readonly spec: string;
+  readonly matcherOptions: MatcherOptions;
+  readonly tally: TallyOptions;
+}
+
+/** One piece for a worker: bytes [start, end) of `path`, from `carry`. */
+interface PieceJob {
+  readonly id: number;
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
+  readonly carry: MatcherCarry;
+  readonly now: number;
+}
+
+type WorkerReply =
+  | { readonly id: number; readonly result: PieceResult }
+  | { readonly id: number; readonly error: string };
+
+/** Tuning read from the environment (tests make small logs split). */
+export interface ParallelTuning {
+  /** Smallest file matched in pieces. */
+  readonly splitBytes: number;
+  /** Bytes before each cut (and at the start of the log) read to predict a piece's carry. */
+  readonly probeBytes: number;
+  /** Share of the file the main thread matches when two threads do (the worker starts later). */
+  readonly mainShare: number;
+  /** Prints the plan and each piece's fate on stderr. */
+  readonly debug: boolean;
+}
+
+function envNumber(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+export function parallelTuning(): ParallelTuning {
+  return {
+    splitBytes: envNumber('CLOUDJAIL_REGEX_SPLIT_BYTES', 4 << 20),
+    probeBytes: Math.floor(envNumber('CLOUDJAIL_REGEX_PROBE_BYTES', 64 << 10)),
+    mainShare: Math.min(0.9, Math.max(0.1, envNumber('CLOUDJAIL_REGEX_MAIN_SHARE', 0.55))),
+    debug: (process.env.CLOUDJAIL_REGEX_DEBUG ?? '') !== '',
+  };
+}
+
+export function debugLine(tuning: ParallelTuning, text: string): void {
+  if (tuning.debug) process.stderr.write(`cloudjail regex: ${text}\n`);
+}
+
+/** Worker threads running pieces; a worker that fails leaves its pieces undone (undefined). */
+export class PiecePool {
+  private readonly workers: (Worker | undefined)[] = [];
+  private readonly pending = new Map<number, { worker: number; done: (r?: PieceResult) => void }>();
+  private readonly failures: (string | undefined)[] = [];
+  private nextId = 0;
+
+  /** Starts `count` workers on `moduleUrl` (the bundle), else on the TypeScript source with tsx. */
+  constructor(count: number, setup: Omit<WorkerSetup, 'tag'>, moduleUrl: string | undefined) {
+    const data: WorkerSetup = { tag: WORKER_TAG, ...setup };
+    for (let i = 0; i < count; i++) {
+      let worker: Worker | undefined;
+      try {
+        worker =
+          moduleUrl !== undefined
+            ? new Worker(new URL(moduleUrl), { workerData: data })
+            : new Worker(tsxWorkerCode(), { eval: true, workerData: data });
+      } catch (e) {
+        this.failures[i] = (e as Error).message;
+      }
+      this.workers.push(worker);
+      if (worker === undefined) continue;
+      worker.on('message', (reply: WorkerReply) => {
+        const p = this.pending.get(reply.id);
+        if (p === undefined) return;
+        this.pending.delete(reply.id);
+        if ('error' in reply) this.failures[i] = reply.error;
+        p.done('result' in reply ? reply.result : undefined);
+      });
+      const fail = (why: string) => {
+        this.failures[i] ??= why;
+        this.workers[i] = undefined;
+        for (const [id, p] of this.pending) {
+          if (p.worker !== i) continue;
+          this.pending.delete(id);
+          p.done(undefined);
+        }
+      };
+      worker.on('error', (e) => fail(e.message));
+      worker.on('exit', (code) => fail(`exited (${code})`));
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Why worker `i` failed, if it did. */
+  failure(i: number): string | undefined {
+    return this.failures[i];
+  }
+
+  /** Runs a piece on worker `i`: its result, or undefined if the worker failed. */
+  run(i: number, job: Omit<PieceJob, 'id'>): Promise<PieceResult | undefined> {
+    const worker = this.workers[i];
+    if (worker === undefined) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((done) => {
+      this.pending.set(id, { worker: i, done });
+      worker.postMessage({ id, ...job } satisfies PieceJob);
+    });
+  }
+
+  close(): void {
+    for (const [i, w] of this.workers.entries()) {
+      this.workers[i] = undefined;
+      if (w === undefined) continue;
+      w.removeAllListeners();
+      w.on('error', () => {});
+      void w.terminate();
+    }
+    for (const p of this.pending.values()) p.done(undefined);
+    this.pending.clear();
+  }
+}
+
+/**
+ * A worker on this module's TypeScript source (`cloudjail regex` running through tsx): tsx's
+ * loader is registered in the worker, which then imports cli/commands/regex.ts.
+ */
+function tsxWorkerCode(): string {
+  const api = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./regex.ts', import.meta.url).href;
+  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+}
+
+/** Whether this thread is a piece worker (started by {@link PiecePool}). */
+export function isPieceWorker(): boolean {
+  return !isMainThread && (workerData as Partial<WorkerSetup> | null)?.tag === WORKER_TAG;
+}
+
+/** The piece worker: loads the filter, then matches each piece it is sent. */
+export function runPieceWorker(): void {
+  const setup = workerData as WorkerSetup;
+  const port = parentPort;
+  if (port === null) return;
+  let ready: { filter: Filter; matcher: LogMatcher } | undefined;
+  let broken: string | undefined;
+  try {
+    if (process.env.CLOUDJAIL_REGEX_TEST_FAIL === 'worker') throw new Error('test failure');
+    const filter = loadBuiltinOrFileFilter(setup.spec);
+    ready = { filter, matcher: filter.createMatcher(setup.matcherOptions) };
+  } catch (e) {
+    broken = (e as Error).message;
+  }
+  port.on('message', (job: PieceJob) => {
+    if (ready === undefined) {
+      port.postMessage({ id: job.id, error: broken ?? 'no matcher' } satisfies WorkerReply);
+      return;
+    }
+    const { filter, matcher } = ready;
+    matcher.resume(job.carry);
+    matchPiece(
+      matcher,
+      job.path,
+      job.start,
+      job.end,
+      job.now,
+      filter.failregex.length,
+      filter.ignoreregex.length,
+      setup.tally,
+    ).then(
+      (result) => port.postMessage({ id: job.id, result } satisfies WorkerReply),
+      (e: unknown) =>
+        port.postMessage({
+          id: job.id,
+          error: e instanceof Error ? e.message : String(e),
+        } satisfies WorkerReply),
+    );
+  });
+}
+
+/** A piece of the log: bytes [start, end), matched from `assumed` (the first piece: fresh). */
+export interface Piece {
+  readonly start: number;
+  readonly end: number;
+  readonly assumed: MatcherCarry | undefined;
+}
+
+/** Reads bytes [start, start + length) of an open file (fewer at its end). */
+function readAt(fd: number, start: number, length: number): Buffer {
+  const buffer = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buffer, got, length - got, start + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buffer.subarray(0, got);
+}
+
+/** The offset just after the first `\n` at or after `from`, or undefined if there is none. */
+function lineStartAfter(fd: number, from: number, size: number): number | undefined {
+  const WINDOW = 64 << 10;
+  for (let at = from; at < size; at += WINDOW) {
+    const bytes = readAt(fd, at, Math.min(WINDOW, size - at));
+    const nl = bytes.indexOf(10);
+    if (nl >= 0) return at + nl + 1;
+  }
+  return undefined;
+}
+
+/**
+ * The text of the whole lines in bytes [from, to) of the file, and the offset after its last
+ * `\n`. Unless `from` is known to start a line, the text starts after the first `\n`.
+ */
+function linesIn(fd: number, from: number, to: number, lineStart: boolean): [string, number] {
+  if (to <= from) return ['', from];
+  const bytes = readAt(fd, from, to - from);
+  const skip = lineStart ? 0 : bytes.indexOf(10) + 1;
+  const last = bytes.lastIndexOf(10);
+  if ((!lineStart && skip === 0) || last < skip) return ['', lineStart ? from : to];
+  return [decodeChunk(bytes, last + 1, skip), from + last + 1];
+}
+
+const NO_SINK: LogTextSink = { outcome() {}, missed() {} };
+
+/**
+ * Cuts the file into `count` pieces (the first one `mainShare` of it when two threads share the
+ * work) starting after a `\n`, each but the first with its predicted carry; fewer pieces when
+ * lines are too long to cut there.
+ */
+export function planPieces(
+  path: string,
+  size: number,
+  count: number,
+  probe: LogMatcher,
+  now: number,
+  tuning: ParallelTuning,
+): Piece[] {
+  const fd = openSync(path, 'r');
+  try {
+    // The main thread starts at once; the workers, later: it takes a larger share.
+    const first = count === 2 ? tuning.mainShare : Math.min(0.9, 1 / count + 0.05);
+    const rest = (1 - first) / (count - 1);
+    const cuts: number[] = [];
+    for (let k = 1; k < count; k++) {
+      const target = Math.floor(size * (first + rest * (k - 1)));
+      const previous = cuts.at(-1) ?? 0;
+      const cut = lineStartAfter(fd, Math.max(target - 1, previous), size);
+      if (cut === undefined || cut >= size) break;
+      if (cut > previous) cuts.push(cut);
+    }
+    // The probe reads the start of the log, then the lines before each cut: [0, probed) or the
+    // last window is what it read, and `probed` starts a line.
+    let probed = 0;
+    const probeTo = (from: number, to: number) => {
+      const at = Math.max(from, probed);
+      const [text, end] = linesIn(fd, at, to, at === probed);
+      probe.matchLogText(text, now, NO_SINK);
+      probed = end;
+    };
+    probeTo(0, Math.min(tuning.probeBytes, cuts[0] ?? 0));
+    const pieces: Piece[] = [];
+    let start = 0;
+    for (const cut of cuts) {
+      pieces.push({ start, end: cut, assumed: start === 0 ? undefined : probe.carry() });
+      probeTo(cut - tuning.probeBytes, cut);
+      start = cut;
+    }
+    pieces.push({ start, end: size, assumed: start === 0 ? undefined : probe.carry() });
+    return pieces;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Whether a piece matched from `assumed` has the outcomes it would have had from `actual`: the
+ * same date template tried first, and the same carried time or none read.
+ */
+export function carryHolds(
+  assumed: MatcherCarry,
+  actual: MatcherCarry,
+  readCarriedTime: boolean,
+): boolean {
+  return (
+    assumed.dateTemplate === actual.dateTemplate &&
+    (assumed.lastTime === actual.lastTime || !readCarriedTime)
+  );
+}
+
+/**
+ * Matches the log file `path` (of `size` bytes) in pieces: the first on this thread with
+ * `matcher` (fresh), the others on the pool's workers, each checked against the carry its
+ * predecessor really ended with and matched again here when it does not hold. `emit` receives
+ * the `--json` records in order. The tally is the sequential run's.
+ */
+export async function matchInPieces(
+  pool: PiecePool,
+  filter: Filter,
+  matcher: LogMatcher,
+  matcherOptions: MatcherOptions,
+  path: string,
+  size: number,
+  now: number,
+  options: TallyOptions,
+  tuning: ParallelTuning,
+  emit: (record: string) => void,
+): Promise<Tally> {
+  const pieces = planPieces(
+    path,
+    size,
+    pool.size + 1,
+    filter.createMatcher(matcherOptions),
+    now,
+    tuning,
+  );
+  debugLine(tuning, `pieces ${pieces.map((p) => `[${p.start}, ${p.end})`).join(' ')}`);
+  const runs = pieces.map((p, k) =>
+    k === 0 || p.assumed === undefined
+      ? Promise.resolve(undefined)
+      : pool.run((k - 1) % pool.size, {
+          path,
+          start: p.start,
+          end: p.end,
+          carry: p.assumed,
+          now,
+        }),
+  );
+  const fails = filter.failregex.length;
+  const ignores = filter.ignoreregex.length;
+  const total = emptyTally(fails, ignores);
+  let offset = 0;
+  let carry: MatcherCarry | undefined;
+  const take = (r: PieceResult) => {
+    addTally(total, r.tally, options);
+    const { failureLines, failureTails } = r;
+    for (let i = 0; i < failureLines.length; i++) {
+      emit(failureRecord((failureLines[i] as number) + offset, failureTails[i] as string));
+    }
+    offset += r.physicalLines;
+    carry = r.carry;
+  };
+  const t0 = performance.now();
+  const ms = () => `${Math.round(performance.now() - t0)} ms`;
+  for (const [k, piece] of pieces.entries()) {
+    const what = `piece ${k} [${piece.start}, ${piece.end})`;
+    if (carry === undefined) {
+      take(await matchPiece(matcher, path, piece.start, piece.end, now, fails, ignores, options));
+      debugLine(tuning, `${what}: matched here (${ms()})`);
+      continue;
+    }
+    const r = await runs[k];
+    const assumed = piece.assumed;
+    if (r !== undefined && assumed !== undefined && carryHolds(assumed, carry, r.readCarriedTime)) {
+      debugLine(tuning, `${what}: from a worker (${ms()})`);
+      take(r);
+      continue;
+    }
+    debugLine(
+      tuning,
+      r === undefined
+        ? `${what}: the worker failed (${pool.failure((k - 1) % pool.size) ?? 'no result'}), matched here`
+        : `${what}: assumed carry ${JSON.stringify(assumed)}, true ${JSON.stringify(carry)}${r.readCarriedTime ? ' (time read)' : ''}: matched again`,
+    );
+    matcher.resume(carry);
+    take(await matchPiece(matcher, path, piece.start, piece.end, now, fails, ignores, options));
+  }
+  return total;
+}
