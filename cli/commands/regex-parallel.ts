@@ -399,7 +399,10 @@ export async function matchInPieces(
     const r = await runs[k];
     const assumed = piece.assumed;
     if (r !== undefined && assumed !== undefined && carryHolds(assumed, carry, r.readCarriedTime)) {
-      debugLine(tuning, `${what}: from a worker (${ms()})`);
+      debugLine(
+        tuning,
+        `${what}: from a worker${r.readCarriedTime ? ', carried time read' : ''} (${ms()})`,
+      );
       take(r);
       continue;
     }
