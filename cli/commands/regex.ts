@@ -99,7 +99,7 @@ export function register(program: Command, moduleUrl?: string): void {
     .option('--print-all-ignored', 'list every ignored line')
     .option(
       '--jobs <n>',
-      'threads matching a large log file (4 MiB or more) in pieces; 1: one thread',
+      'threads matching a large log file (32 MiB or more) in pieces; 1: one thread',
       parseJobs,
       availableParallelism(),
     )
@@ -302,7 +302,6 @@ async function runRegexWith(
       pool,
       filter,
       matcher,
-      matcherOptions,
       input,
       size,
       now,
