@@ -295,8 +295,9 @@ function linesIn(fd: number, from: number, to: number, lineStart: boolean): [str
 }
 
 /**
- * Cuts the file into `count` pieces (the first one `mainShare` of it when two threads share the
- * work) starting after a `\n`; fewer pieces when lines are too long to cut there.
+ * Cuts the file (of `size` bytes) into `count` pieces (the first one `mainShare` of it when two
+ * threads share the work) starting after a `\n`; fewer pieces when lines are too long to cut
+ * there.
  */
 export function planPieces(
   path: string,
@@ -318,7 +319,8 @@ export function planPieces(
       pieces.push({ start, end: cut });
       start = cut;
     }
-    pieces.push({ start, end: size });
+    // The last piece reads to the end of the file, as one thread would (a log may have grown).
+    pieces.push({ start, end: Number.POSITIVE_INFINITY });
     return pieces;
   } finally {
     closeSync(fd);
