@@ -21,7 +21,9 @@ const masked = (r: CliResult) => r.stdout.replace(/\[processed in [\d.]+ sec\]/,
 /** The cuts a run reports: byte offsets where a piece starts. */
 function cutsOf(r: CliResult): number[] {
   const plan = /pieces (.*)/.exec(r.stderr)?.[1] ?? '';
-  return [...plan.matchAll(/\[(\d+), \d+\)/g)].map((m) => Number(m[1])).filter((n) => n > 0);
+  return [...plan.matchAll(/\[(\d+), (?:\d+|Infinity)\)/g)]
+    .map((m) => Number(m[1]))
+    .filter((n) => n > 0);
 }
 
 /**
