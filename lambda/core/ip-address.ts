@@ -39,25 +39,12 @@ function canonical(addr: Parsed): string {
  * Fast path for the most common host in a log line: a dotted quad already in canonical form
  * (four decimal octets 0-255, no leading zeros). Anything else goes through ipaddr.js.
  */
-function isCanonicalIpv4(text: string): boolean {
-  let octets = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 46;
-    if (c === 46) {
-      if (digits === 0 || value > 255) return false;
-      octets++;
-      value = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return false; // leading zero
-      value = value * 10 + (c - 48);
-      digits++;
-      if (digits > 3) return false;
-    } else return false;
-  }
-  return octets === 4;
+const CANONICAL_IPV4 =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+export function isCanonicalIpv4(text: string): boolean {
+  // A regex: V8 runs it far faster than a loop over charCodeAt.
+  return CANONICAL_IPV4.test(text);
 }
 
 /** Canonical form of a bare IPv4/IPv6 address, or undefined when `text` is not exactly one. */

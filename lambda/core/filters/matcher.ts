@@ -4,7 +4,7 @@
  * multi-line buffer (`maxlines`) and `<F-MLFID>` sessions, then the failure id. The address is
  * validated with a real IP parser; a non-IP id is reported as unbannable, never banned.
  */
-import { normalizeHost } from '../ip-address.js';
+import { isCanonicalIpv4, normalizeHost } from '../ip-address.js';
 import type { DateDetector, DateMatch } from './date/index.js';
 import type {
   Failure,
@@ -47,8 +47,8 @@ function join(lines: readonly TupleLine[]): string {
   return out;
 }
 
-function search(re: CompiledRegex, text: string): RegExpExecArray | null {
-  return execRegex(re, text);
+function search(re: CompiledRegex, text: string, literalsChecked = false): RegExpExecArray | null {
+  return execRegex(re, text, literalsChecked);
 }
 
 /** Lines of `buffer` outside the match [start, end) of `text` (= join(buffer)). */
@@ -244,6 +244,20 @@ export function createLogMatcher(
   let buffer: TupleLine[] = [];
   /** Date of the last dated line: a continuation line without a date inherits it. */
   let lastTime: number | null = null;
+  /**
+   * A dated line whose time was not computed (a line matchLogText proved missed): lastTime is its
+   * time, `dates.timeAt(pendingLine, pendingNow, pendingTemplate)`, computed when first read.
+   */
+  let pendingLine: string | undefined;
+  let pendingNow = 0;
+  let pendingTemplate = 0;
+  const currentLastTime = (): number | null => {
+    if (pendingLine !== undefined) {
+      lastTime = dates.timeAt(pendingLine, pendingNow, pendingTemplate) ?? null;
+      pendingLine = undefined;
+    }
+    return lastTime;
+  };
   /** No dated line since the last resume(): lastTime is still the carried one. */
   let carriedTime = true;
   let readCarried = false;
@@ -252,6 +266,8 @@ export function createLogMatcher(
   // Attackers repeat themselves: cache address normalization (a real IP parse) per matcher.
   const hostCache = new Map<string, string | null>();
   const normalizeCached = (text: string): string | undefined => {
+    // The common case is its own canonical form, and cheaper to check than to look up.
+    if (isCanonicalIpv4(text)) return text;
     let v = hostCache.get(text);
     if (v === undefined) {
       v = normalizeHost(text) ?? null;
@@ -282,15 +298,17 @@ export function createLogMatcher(
 
   /**
    * One physical line. `detected`: the date match when the caller already ran date detection
-   * (null: no date), undefined to detect here.
+   * (null: no date), undefined to detect here. `gated`: the caller already found that the line
+   * passes the literal gate.
    */
   const processLine = (
     line: string,
     now: number,
     timestamp: number | undefined,
     detected?: DateMatch | null,
+    gated = false,
   ): LineOutcome => {
-    let time: number | null = timestamp ?? lastTime;
+    let time: number | null = timestamp ?? null;
     let dateTemplate: string | undefined;
     let dated = false;
     let before = line;
@@ -305,12 +323,16 @@ export function createLogMatcher(
         after = line.slice(d.end);
         time = d.time;
         lastTime = d.time;
+        pendingLine = undefined;
         carriedTime = false;
         dated = true;
         dateTemplate = d.template;
       }
     }
-    if (!dated && carriedTime) readCarried = true;
+    if (!dated) {
+      if (carriedTime) readCarried = true;
+      if (timestamp === undefined) time = currentLastTime();
+    }
     let text: string;
     if (maxlines > 1) {
       buffer.push([before, dateText, after]);
@@ -320,7 +342,7 @@ export function createLogMatcher(
       text = before === '' ? after : after === '' ? before : before + after;
       buffer = NO_LINES as TupleLine[];
       // No regex of some stage can match: missed, as the regexes' own literal checks would say.
-      if (gate.useful && !gateText(gate, earlyIgnore, text)) {
+      if (!gated && gate.useful && !gateText(gate, earlyIgnore, text)) {
         return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
       }
     }
@@ -331,7 +353,8 @@ export function createLogMatcher(
     // With one line per buffer, the buffer is never read: it is only kept for maxlines > 1.
     let preGroups: Record<string, string> | undefined;
     if (prefregex) {
-      const m = search(prefregex, text);
+      // A gated line is known to hold a literal of the prefregex.
+      const m = search(prefregex, text, gated && gate.pref !== undefined);
       if (!m) return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
       if (prefOtherGroups) preGroups = groupsInto(prefregex, m, {}, 'content');
       const content = prefContent === undefined ? undefined : m.groups?.[prefContent];
@@ -486,19 +509,38 @@ export function createLogMatcher(
         continue;
       }
       // `line` is a plain, non-empty line: matchEvent would run processLine on it.
-      const d = dating ? (dates.detect(line, now) ?? null) : null;
       let possible: boolean;
-      if (d === null || d.start === 0) {
-        // The text the regexes see is the rest of the line after the date: a span of `text`.
-        possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
+      let d: DateMatch | null = null;
+      // Most lines are missed: when the date is known to end at `qe` (from the template tried
+      // first, and sure to convert), the literals after it decide without the date's time.
+      const qe = dating ? dates.quickEnd(line) : -1;
+      if (qe > 0) {
+        if (!gateSpan(gate, earlyIgnore, next, text, start + qe, end)) {
+          pendingLine = line;
+          pendingNow = now;
+          pendingTemplate = dates.lastTemplate();
+          carriedTime = false;
+          sink.missed(dates.templateName(pendingTemplate), text, start, end, n);
+          continue;
+        }
+        // A candidate: detect returns the same date (start 0, end qe), now with its time.
+        d = dates.detect(line, now) ?? null;
+        possible = true;
       } else {
-        possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
+        d = dating ? (dates.detect(line, now) ?? null) : null;
+        if (d === null || d.start === 0) {
+          // The text the regexes see is the rest of the line after the date: a span of `text`.
+          possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
+        } else {
+          possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
+        }
       }
       if (possible) {
-        sink.outcome(processLine(line, now, undefined, d), n);
+        sink.outcome(processLine(line, now, undefined, d, true), n);
       } else {
         if (d !== null) {
           lastTime = d.time;
+          pendingLine = undefined;
           carriedTime = false;
         } else if (carriedTime) readCarried = true;
         sink.missed(d === null ? undefined : d.template, text, start, end, n);
@@ -514,10 +556,14 @@ export function createLogMatcher(
     matchEvent,
     matchLogText,
     carryOnly,
-    carry: (): MatcherCarry => ({ dateTemplate: dates.lastTemplate(), lastTime }),
+    carry: (): MatcherCarry => ({
+      dateTemplate: dates.lastTemplate(),
+      lastTime: currentLastTime(),
+    }),
     resume(carry) {
       dates.resumeFrom(carry.dateTemplate);
       lastTime = carry.lastTime;
+      pendingLine = undefined;
       carriedTime = true;
       readCarried = false;
     },

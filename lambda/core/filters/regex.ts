@@ -72,6 +72,11 @@ export interface CompiledRegex {
    */
   /** At least one of these occurs in every match (a cheap pre-check); see literals.ts. */
   readonly literals?: readonly string[];
+  /**
+   * False when the pre-check costs more than it saves: the regex starts with `^` and a literal
+   * character, so it fails at the first character that differs.
+   */
+  readonly precheck?: boolean;
   readonly variants?: readonly { regex: RegExp; require: Readonly<Record<string, boolean>> }[];
   /** JavaScript group name → Python (fail2ban) group name. */
   readonly groupNames: ReadonlyMap<string, string>;
@@ -90,7 +95,10 @@ export function compilePythonRegex(
 ): CompiledRegex {
   const compiled = compileWithVariants(pattern, where, options);
   const literals = requiredLiterals(pattern);
-  return literals ? { ...compiled, literals } : compiled;
+  if (!literals) return compiled;
+  const anchoredOnLiteral =
+    compiled.variants === undefined && /^\^[A-Za-z0-9 ]/.test(compiled.regex.source);
+  return { ...compiled, literals, precheck: !anchoredOnLiteral };
 }
 
 function compileWithVariants(
@@ -127,9 +135,13 @@ function compileWithVariants(
 }
 
 /** Runs a compiled regex (all its conditional variants) on `text`, from index 0. */
-export function execRegex(compiled: CompiledRegex, text: string): RegExpExecArray | null {
+export function execRegex(
+  compiled: CompiledRegex,
+  text: string,
+  literalsChecked = false,
+): RegExpExecArray | null {
   const literals = compiled.literals;
-  if (literals !== undefined) {
+  if (literals !== undefined && !literalsChecked && compiled.precheck !== false) {
     let found = false;
     for (let i = 0; i < literals.length; i++) {
       if (text.includes(literals[i] as string)) {

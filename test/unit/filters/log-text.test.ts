@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_FILTER_DIR, nodeFilterFiles } from '../../../lambda/adapters/filter-files.js';
 import { createDateDetector } from '../../../lambda/core/filters/date/index.js';
+import { alwaysConverts } from '../../../lambda/core/filters/date/strptime.js';
 import {
   type Filter,
   type FilterFileSource,
@@ -316,6 +317,67 @@ describe('date detection reuses the previous date key exactly', () => {
       ),
     fc.constantFrom('Apr  9 17:05:44 x', 'Feb 30 01:02:03 y', '[1712682344] z', 'no date'),
   );
+  const quickPatterns = [
+    ...patterns,
+    '{^LN-BEG}%b %d %k:%M:%S',
+    '%H:%M:%S %d',
+    '^%m(?:-%d)? %H:%M:%S',
+  ];
+  it.each(quickPatterns.map((p) => [p ?? '(default templates)', p]))(
+    '%s: quickEnd hits only where detect finds that date, and timeAt gives its time (property)',
+    (_name, pattern) => {
+      let hits = 0;
+      fc.assert(
+        fc.property(fc.array(dated, { maxLength: 30 }), (lines) => {
+          const quick = createDateDetector(pattern, {});
+          const twin = createDateDetector(pattern, {});
+          for (const l of lines) {
+            const first = quick.lastTemplate();
+            const end = quick.quickEnd(l);
+            // quickEnd changes no state: the twin's detect decides what comes next.
+            expect(quick.lastTemplate()).toBe(first);
+            const d = twin.detect(l, NOW);
+            if (end > 0) {
+              hits++;
+              expect(d).toEqual({
+                start: 0,
+                end,
+                time: quick.timeAt(l, NOW, first),
+                template: quick.templateName(first),
+              });
+              expect(twin.lastTemplate()).toBe(first);
+            }
+            // Keep both on the same template, as the matcher does (it runs detect on a -1).
+            if (end <= 0) quick.detect(l, NOW);
+          }
+        }),
+        { numRuns: 100 },
+      );
+      // Patterns whose dates may not convert never take the quick path.
+      const converts =
+        pattern === undefined ||
+        pattern === '{^LN-BEG}' ||
+        pattern.split('\n').every((p) => p === '{^LN-BEG}' || alwaysConverts(p));
+      if (converts) expect(hits).toBeGreaterThan(0);
+      else expect(hits).toBe(0);
+    },
+  );
+
+  it('alwaysConverts: only code patterns whose every match is a time', () => {
+    expect(alwaysConverts('^(?:%Y-)?%m-%d[ T]%H:%M:%S(?:\\.%f)?')).toBe(true);
+    expect(alwaysConverts('%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?')).toBe(
+      true,
+    );
+    expect(alwaysConverts('%H:%M:%S')).toBe(true); // no date at all: today
+    expect(alwaysConverts('%b %d %k:%M:%S')).toBe(false); // %k admits hour 24-29
+    expect(alwaysConverts('%H:%M:%S %d')).toBe(false); // a day without a month
+    expect(alwaysConverts('^%m(?:-%d)? %H:%M:%S')).toBe(false); // the day may be absent
+    expect(alwaysConverts('%m-%d|%H:%M')).toBe(false); // alternation
+    expect(alwaysConverts('%m-%d (\\d+)')).toBe(false); // a group of the user's
+    expect(alwaysConverts('%m-%d (?P<H>\\d+)')).toBe(false); // a field of the user's
+    expect(alwaysConverts('%j %H:%M')).toBe(false);
+  });
+
   it.each(patterns.map((p) => [p ?? '(default templates)', p]))(
     '%s: one detector over many lines = a fresh detector per line (property)',
     (_name, pattern) => {

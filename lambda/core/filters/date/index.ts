@@ -7,7 +7,7 @@
  */
 import { FilterError } from '../../errors.js';
 import { type CompiledRegex, compilePythonRegex, keepGroups, toPositional } from '../regex.js';
-import { expandCodes, fieldsToEpoch } from './strptime.js';
+import { alwaysConverts, expandCodes, fieldsToEpoch } from './strptime.js';
 import { zoneConverter } from './zone.js';
 
 export interface DateMatch {
@@ -28,6 +28,19 @@ export interface DateDetector {
   lastTemplate(): number;
   /** Sets the template tried first (resuming a log from a carried state). */
   resumeFrom(template: number): void;
+  /**
+   * Fast path of {@link detect} for a line whose date is not needed: when `detect(line, now)`
+   * would return a date at the start of the line from the template tried first, and that
+   * template's dates always convert to a time (see `alwaysConverts`), the end of that date, with no
+   * time computed and no state changed but what `detect` changes (none: the template stays the
+   * first). Otherwise -1, and the caller runs `detect`. The time, when needed later, is
+   * {@link timeAt}`(line, now, lastTemplate())`.
+   */
+  quickEnd(line: string): number;
+  /** Display name of template `i` (`lastTemplate()` after {@link quickEnd}). */
+  templateName(i: number): string;
+  /** The time of the date template `i` finds in `line` (a line {@link quickEnd} took). */
+  timeAt(line: string, now: number, i: number): number | undefined;
 }
 
 export interface DateDetectorOptions {
@@ -65,6 +78,8 @@ interface Template {
   readonly anchored: boolean;
   /** The cut group is the plain group 1 of the user's pattern (needs match indices). */
   readonly userGroup: boolean;
+  /** Every match converts to a time (see `alwaysConverts`): a hit needs no time to be a hit. */
+  readonly converts?: boolean;
 }
 
 // Python-syntax boundaries, as fail2ban adds them.
@@ -136,7 +151,14 @@ function buildPattern(raw: string, where: { line: number }): Template {
       userGroup,
     };
   }
-  return { name, compiled, kind: 'pattern', anchored, userGroup };
+  return {
+    name,
+    compiled,
+    kind: 'pattern',
+    anchored,
+    userGroup,
+    converts: alwaysConverts(pattern),
+  };
 }
 
 function specialTemplate(kind: string, lineBegin: boolean): Template {
@@ -266,6 +288,11 @@ function fieldsOf(
   return out;
 }
 
+/** Whether `c` is the code of an ASCII character of Python's `\w`: [A-Za-z0-9_]. */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
 /** Milliseconds of a fraction-of-second digit string ("918273" → 918). */
 function fractionMs(f: string): number {
   let ms = 0;
@@ -350,7 +377,15 @@ export function createDateDetector(
     });
   }
   if (none && templates.length === 0) {
-    return { enabled: false, detect: () => undefined, lastTemplate: () => 0, resumeFrom: () => {} };
+    return {
+      enabled: false,
+      detect: () => undefined,
+      lastTemplate: () => 0,
+      resumeFrom: () => {},
+      quickEnd: () => -1,
+      templateName: () => '',
+      timeAt: () => undefined,
+    };
   }
   let last = 0;
   // Per template (by index): its reduced regexes and its date cache, made on first use.
@@ -361,6 +396,23 @@ export function createDateDetector(
     return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
   };
   const positional: (Positional | undefined)[] = templates.map(() => undefined);
+  /** Per template: its sticky, capture-free regex for quickEnd (null: none), made on first use. */
+  const quick: (RegExp | null | undefined)[] = templates.map(() => undefined);
+  const quickRegex = (i: number): RegExp | null => {
+    const t = templates[i] as Template;
+    if (t.kind !== 'pattern' || t.userGroup || !t.converts) return null;
+    let p = positional[i];
+    if (p === undefined) {
+      p = positionalOf(t.compiled);
+      positional[i] = p;
+    }
+    // The match is __pre + __cut (only zero-width checks follow the cut): with no __pre, or an
+    // empty one, the match end is the date's end.
+    if (p.cut < 0 || p.cut2 >= 0 || p.cut3 >= 0) return null;
+    const bare = keepGroups(p.regex, new Set());
+    return bare ? new RegExp(bare.regex.source, `${bare.regex.flags}y`) : null;
+  };
+  const hasPre = templates.map((t) => t.compiled.groups.has('__pre'));
   /** A date key missed in place: looked up in the template's cache, computed when absent. */
   const lookupBase = (
     c: DateCache,
@@ -477,6 +529,24 @@ export function createDateDetector(
   return {
     enabled: true,
     lastTemplate: () => last,
+    quickEnd(line) {
+      let re = quick[last];
+      if (re === undefined) {
+        re = quickRegex(last);
+        quick[last] = re;
+      }
+      if (re === null) return -1;
+      // A non-empty __pre would move the date's start off 0: only a word character rules it out.
+      if (hasPre[last] && !isWordChar(line.charCodeAt(0))) return -1;
+      // Sticky at 0: a hit is the match detect's first evaluation finds (leftmost, at 0), so
+      // detect returns it at once, with start 0.
+      re.lastIndex = 0;
+      if (!re.test(line)) return -1;
+      const end = re.lastIndex;
+      return end > 0 ? end : -1;
+    },
+    templateName: (i) => (templates[i] as Template).name,
+    timeAt: (line, now, i) => evaluate(i, line, now)?.time,
     resumeFrom(template) {
       if (!Number.isInteger(template) || template < 0 || template >= templates.length) {
         throw new RangeError(`no date template ${template} (${templates.length} templates)`);

@@ -432,3 +432,62 @@ export function fieldsToEpoch(
   if (assumeYear && t > now + DAY_MS) t = convert(year - 1);
   return Number.isFinite(t) ? t : undefined;
 }
+
+/** Codes whose field, present alone, makes no date: a month needs a day and vice versa. */
+const MONTH_CODES = new Set(['m', 'b', 'B', 'Exm']);
+const DAY_CODES = new Set(['d', 'Exd']);
+/** Codes whose regex admits values fieldsToEpoch rejects (`%k` 24-29, `%l` with pm). */
+const UNCHECKED_CODES = new Set(['k', 'l', 'j']);
+
+/**
+ * Whether every match of the template built from `pattern` (a datepattern line without its
+ * `{^LN-BEG}`/`{UNB}` marker) converts to a time: fieldsToEpoch never rejects it. True only for
+ * patterns made of codes whose regexes admit just valid values, with a month and a day either
+ * both required or both absent (codes at the top level, no top-level alternation, no quantifier on
+ * them), and no groups of the user's own but fail2ban's `_sep`. Conservative: false is always safe.
+ */
+export function alwaysConverts(pattern: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  let month: 'none' | 'required' | 'optional' = 'none';
+  let day: 'none' | 'required' | 'optional' = 'none';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') {
+      const rest = pattern.slice(i, i + 12);
+      if (rest.startsWith('(?P<') && !rest.startsWith('(?P<_sep>')) return false;
+      if (rest.startsWith('(?P=') && !rest.startsWith('(?P=_sep)')) return false;
+      if (!rest.startsWith('(?')) return false; // a plain group of the user's
+      depth++;
+    } else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return false;
+    else if (c === '%') {
+      const m = /^%(%|Ex[A-Za-z]|[A-Za-z])/.exec(pattern.slice(i));
+      if (!m) continue;
+      const code = m[1] as string;
+      i += m[0].length - 1;
+      if (code === '%') continue;
+      if (UNCHECKED_CODES.has(code)) return false;
+      const next = pattern[i + 1];
+      const optional = depth > 0 || next === '?' || next === '*' || next === '{';
+      if (MONTH_CODES.has(code)) {
+        if (month !== 'none') return false;
+        month = optional ? 'optional' : 'required';
+      } else if (DAY_CODES.has(code)) {
+        if (day !== 'none') return false;
+        day = optional ? 'optional' : 'required';
+      }
+    }
+  }
+  if (month === 'optional' || day === 'optional') return false;
+  return month === day;
+}
