@@ -15,6 +15,8 @@ import type {
 } from '../../lambda/core/filters/index.js';
 
 const CHUNK_BYTES = 8 << 20;
+/** The first read of a file or piece (see fileChunks). */
+const FIRST_READ_BYTES = 1 << 20;
 
 /**
  * The UTF-8 text of `bytes[from, end)`. An all-ASCII chunk (the usual log) decodes as Latin-1: the
@@ -45,9 +47,10 @@ export async function* fileChunks(
     let spare = Buffer.allocUnsafe(CHUNK_BYTES);
     let held = 0;
     let pos = start;
-    const read = (buffer: Buffer, offset: number) =>
-      file.read(buffer, offset, Math.max(0, Math.min(buffer.length - offset, end - pos)), pos);
-    let reading = read(cur, 0);
+    const read = (buffer: Buffer, offset: number, most = buffer.length - offset) =>
+      file.read(buffer, offset, Math.max(0, Math.min(most, end - pos)), pos);
+    // A small first read: matching starts at once, and the next read overlaps it.
+    let reading = read(cur, 0, FIRST_READ_BYTES);
     for (;;) {
       const { bytesRead } = await reading;
       pos += bytesRead;

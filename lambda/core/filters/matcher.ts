@@ -16,7 +16,7 @@ import type {
   Unbannable,
 } from './index.js';
 import { isPlainLine, type PreprocessStep, preprocessEvent } from './preprocess.js';
-import { type CompiledRegex, execRegex } from './regex.js';
+import { type CompiledRegex, execRegex, mayMatch, numberedTwin } from './regex.js';
 
 export interface CompiledFilter {
   readonly prefregex: CompiledRegex | undefined;
@@ -49,6 +49,49 @@ function join(lines: readonly TupleLine[]): string {
 
 function search(re: CompiledRegex, text: string, literalsChecked = false): RegExpExecArray | null {
   return execRegex(re, text, literalsChecked);
+}
+
+/**
+ * A prefregex or failregex as the per-line path runs it: through its numbered twin when it has
+ * one (same matches, no `groups` object; see numberedTwin), else as compiled.
+ */
+interface Runner {
+  readonly re: CompiledRegex;
+  readonly twin: RegExp | undefined;
+  readonly names: readonly string[];
+  readonly numbers: readonly number[];
+}
+
+function runnerOf(re: CompiledRegex): Runner {
+  const t = numberedTwin(re);
+  return t
+    ? { re, twin: t.regex, names: t.names, numbers: t.numbers }
+    : { re, twin: undefined, names: [], numbers: [] };
+}
+
+function run(r: Runner, text: string, literalsChecked = false): RegExpExecArray | null {
+  const twin = r.twin;
+  if (twin === undefined) return execRegex(r.re, text, literalsChecked);
+  if (!literalsChecked && !mayMatch(r.re, text)) return null;
+  twin.lastIndex = 0;
+  return twin.exec(text);
+}
+
+/** {@link groupsInto} for a match of {@link run}. */
+function runGroupsInto<T extends Record<string, string | number>>(
+  r: Runner,
+  m: RegExpExecArray,
+  out: T,
+  skip?: string,
+): T {
+  if (r.twin === undefined) return groupsInto(r.re, m, out, skip);
+  const { names, numbers } = r;
+  for (let i = 0; i < names.length; i++) {
+    const v = m[numbers[i] as number];
+    const py = names[i] as string;
+    if (v !== undefined && py !== skip) (out as Record<string, string | number>)[py] = v;
+  }
+  return out;
 }
 
 /** Lines of `buffer` outside the match [start, end) of `text` (= join(buffer)). */
@@ -293,6 +336,13 @@ export function createLogMatcher(
   );
   let prefContent: string | undefined;
   for (const [js, py] of prefregex?.groupNames ?? []) if (py === 'content') prefContent = js;
+  const prefRunner = prefregex === undefined ? undefined : runnerOf(prefregex);
+  const failRunners = failregex.map(runnerOf);
+  /** Number of the content group in the prefregex's twin (-1: none or no twin). */
+  const prefContentNumber =
+    prefRunner?.twin === undefined
+      ? -1
+      : (prefRunner.numbers[prefRunner.names.indexOf('content')] ?? -1);
   const prefOtherGroups =
     prefregex !== undefined && [...prefregex.groups].some((g) => g !== 'content');
 
@@ -352,12 +402,19 @@ export function createLogMatcher(
     }
     // With one line per buffer, the buffer is never read: it is only kept for maxlines > 1.
     let preGroups: Record<string, string> | undefined;
-    if (prefregex) {
+    if (prefRunner) {
       // A gated line is known to hold a literal of the prefregex.
-      const m = search(prefregex, text, gated && gate.pref !== undefined);
+      const m = run(prefRunner, text, gated && gate.pref !== undefined);
       if (!m) return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
-      if (prefOtherGroups) preGroups = groupsInto(prefregex, m, {}, 'content');
-      const content = prefContent === undefined ? undefined : m.groups?.[prefContent];
+      if (prefOtherGroups) preGroups = runGroupsInto(prefRunner, m, {}, 'content');
+      const content =
+        prefRunner.twin !== undefined
+          ? prefContentNumber < 0
+            ? undefined
+            : m[prefContentNumber]
+          : prefContent === undefined
+            ? undefined
+            : m.groups?.[prefContent];
       if (content) {
         if (maxlines > 1) buffer = [['', '', content]];
         text = content;
@@ -368,8 +425,8 @@ export function createLogMatcher(
     const regexHits: number[] = [];
     let ignoredBy: number | undefined;
     for (let r = 0; r < failregex.length; r++) {
-      const re = failregex[r] as CompiledRegex;
-      const m = search(re, text);
+      const runner = failRunners[r] as Runner;
+      const m = run(runner, text);
       if (!m) continue;
       if (ignoreregex.length > 0 && !earlyIgnore) {
         const hit = ignoreHit(text);
@@ -381,7 +438,7 @@ export function createLogMatcher(
       }
       regexHits.push(r);
       if (maxlines > 1) buffer = unmatchedLines(buffer, text, m.index, m.index + m[0].length);
-      let groups: Record<string, string | number> = groupsInto(re, m, { ...preGroups });
+      let groups: Record<string, string | number> = runGroupsInto(runner, m, { ...preGroups });
       if (altGroups[r]) groups = withAltValues(groups);
       const mlfid = groups.mlfid as string | undefined;
       let nofail = false;

@@ -140,17 +140,7 @@ export function execRegex(
   text: string,
   literalsChecked = false,
 ): RegExpExecArray | null {
-  const literals = compiled.literals;
-  if (literals !== undefined && !literalsChecked && compiled.precheck !== false) {
-    let found = false;
-    for (let i = 0; i < literals.length; i++) {
-      if (text.includes(literals[i] as string)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return null;
-  }
+  if (!literalsChecked && !mayMatch(compiled, text)) return null;
   if (!compiled.variants) {
     compiled.regex.lastIndex = 0;
     return compiled.regex.exec(text);
@@ -165,6 +155,41 @@ export function execRegex(
     if (ok) return m;
   }
   return null;
+}
+
+/**
+ * The literal pre-check of {@link execRegex}: false when `text` holds none of the regex's required
+ * literals (so it cannot match).
+ */
+export function mayMatch(compiled: CompiledRegex, text: string): boolean {
+  const literals = compiled.literals;
+  if (literals === undefined || compiled.precheck === false) return true;
+  for (let i = 0; i < literals.length; i++) {
+    if (text.includes(literals[i] as string)) return true;
+  }
+  return false;
+}
+
+/**
+ * A regex without conditional variants as a twin with plain numbered groups (no `groups` object
+ * per match: cheaper on a hot path), with each named group's Python name and number. Undefined
+ * for regexes with variants or a named backreference the twin cannot express.
+ */
+export function numberedTwin(
+  compiled: CompiledRegex,
+): { regex: RegExp; names: readonly string[]; numbers: readonly number[] } | undefined {
+  if (compiled.variants) return undefined;
+  const { regex, index } = toPositional(compiled.regex);
+  if (regex.source.includes('\\k<')) return undefined;
+  const names: string[] = [];
+  const numbers: number[] = [];
+  for (const [js, py] of compiled.groupNames) {
+    const n = index.get(js);
+    if (n === undefined) return undefined;
+    names.push(py);
+    numbers.push(n);
+  }
+  return { regex, names, numbers };
 }
 
 /** Names of groups referenced by `(?(name)...)` conditionals, in order of first use. */
