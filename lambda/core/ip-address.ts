@@ -23,8 +23,10 @@ export interface Cidr {
 type Parsed = ipaddr.IPv4 | ipaddr.IPv6;
 
 function parseStrict(text: string): Parsed | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
-  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) {
+  const colon = text.includes(':');
+  // ipaddr.js's IPv4 check throws and catches inside: not tried on what cannot be IPv4.
+  if (!colon && ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (colon && !text.includes('%') && ipaddr.IPv6.isValid(text)) {
     const v6 = ipaddr.IPv6.parse(text);
     return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
   }

@@ -222,7 +222,8 @@ interface Positional extends Slots {
    */
   readonly lean: Slots;
   /** Named-group values of a match of `regex`, read by group number (no `groups` object). */
-  view(m: RegExpExecArray): Record<string, string | undefined>;
+  /** The strptime fields of a match of `regex` (no `__` bookkeeping), `f` only if `fraction`. */
+  fields(m: RegExpExecArray, fraction: boolean): Record<string, string | undefined>;
 }
 
 const FIELD_NAMES = ['__pre', '__cut', '__cut2', '__cut3', ...'YymBbdHIpMSfzZjaAwUW'];
@@ -263,14 +264,22 @@ function positionalOf(compiled: CompiledRegex): Positional {
       };
     }
   }
+  const fieldNames: string[] = [];
+  const fieldNumbers: number[] = [];
+  for (const [name, n] of pairs) {
+    if (name.startsWith('__')) continue;
+    fieldNames.push(name);
+    fieldNumbers.push(n);
+  }
   const positional: Positional = {
     ...full,
     lean: full,
-    view(m) {
+    fields(m, fraction) {
       const out: Record<string, string | undefined> = {};
-      for (let i = 0; i < pairs.length; i++) {
-        const [name, n] = pairs[i] as [string, number];
-        const v = m[n];
+      for (let i = 0; i < fieldNames.length; i++) {
+        const name = fieldNames[i] as string;
+        if (!fraction && name === 'f') continue;
+        const v = m[fieldNumbers[i] as number];
         if (v !== undefined) out[name] = v;
       }
       return out;
@@ -325,11 +334,15 @@ function specialTime(kind: Kind, text: string): number {
   return Math.floor(Number(int) * scale + (frac ? Number(`0.${frac}`) * scale : 0));
 }
 
-/** All strptime fields of `line`'s match, from the full regex (same match as the lean one). */
-function fullView(p: Positional, line: string): Record<string, string | undefined> {
+/** The strptime fields of `line`'s match, from the full regex (same match as the lean one). */
+function fullFields(
+  p: Positional,
+  line: string,
+  fraction: boolean,
+): Record<string, string | undefined> {
   p.regex.lastIndex = 0;
   const m = p.regex.exec(line);
-  return m ? p.view(m) : {};
+  return m ? p.fields(m, fraction) : {};
 }
 
 let defaultCache: { all?: Template[]; anchored?: Template[] } = {};
@@ -390,10 +403,17 @@ export function createDateDetector(
   let last = 0;
   // Per template (by index): its reduced regexes and its date cache, made on first use.
   const caches: (DateCache | undefined)[] = templates.map(() => undefined);
+  // The reference date of `now`, for the last `now` asked (one per log read).
+  let ymdOf = Number.NaN;
+  let ymd: [number, number, number] = [0, 0, 0];
   const nowYmd = (now: number): [number, number, number] => {
-    const wall = 2 * now - toEpoch(now);
-    const d = new Date(wall);
-    return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+    if (now !== ymdOf) {
+      const wall = 2 * now - toEpoch(now);
+      const d = new Date(wall);
+      ymd = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+      ymdOf = now;
+    }
+    return ymd;
   };
   const positional: (Positional | undefined)[] = templates.map(() => undefined);
   /** Per template: its sticky, capture-free regex for quickEnd (null: none), made on first use. */
@@ -429,7 +449,11 @@ export function createDateDetector(
     const key = suffix === '' ? prefix : prefix + suffix;
     let base = c.map.get(key);
     if (base === undefined) {
-      const { f: _fraction, ...whole } = fieldsOf(groups ?? fullView(view as Positional, line));
+      let whole: Record<string, string | undefined>;
+      if (groups) {
+        whole = fieldsOf(groups);
+        delete whole.f;
+      } else whole = fullFields(view as Positional, line, false);
       base = fieldsToEpoch(whole, now, toEpoch, nowYmd) ?? Number.NaN;
       if (c.map.size >= 4096) c.map.clear();
       c.map.set(key, base);
@@ -516,7 +540,7 @@ export function createDateDetector(
         time = Number.isNaN(base) ? undefined : f === undefined ? base : base + fractionMs(f);
       } else {
         time = fieldsToEpoch(
-          fieldsOf(groups ?? fullView(view as Positional, line)),
+          groups ? fieldsOf(groups) : fullFields(view as Positional, line, true),
           now,
           toEpoch,
           nowYmd,
