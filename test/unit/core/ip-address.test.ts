@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import {
   CidrSet,
@@ -71,6 +72,31 @@ describe('normalizeHost', () => {
       fc.property(v4, (a4) => {
         expect(normalizeHost(`::ffff:${a4}`)).toBe(normalizeHost(a4));
       }),
+    );
+  });
+
+  it('agrees with ipaddr.js on any address text (its own classification as the reference)', () => {
+    // Addresses and near-addresses: mapped, leading zeros, out-of-range octets.
+    const mapped = v4.map((a) => `::ffff:${a}`);
+    const near = fc
+      .array(fc.integer({ min: 0, max: 300 }), { minLength: 4, maxLength: 4 })
+      .chain((o) =>
+        fc.constantFrom(o.join('.'), o.map((x) => String(x).padStart(3, '0')).join('.')),
+      );
+    fc.assert(
+      fc.property(fc.oneof(v4, v6, mapped, near), (text) => {
+        let expected: string | undefined;
+        if (!text.includes(':') && ipaddr.IPv4.isValidFourPartDecimal(text)) {
+          expected = ipaddr.IPv4.parse(text).toString();
+        } else if (text.includes(':') && ipaddr.IPv6.isValid(text)) {
+          const a = ipaddr.IPv6.parse(text);
+          expected = a.isIPv4MappedAddress() ? a.toIPv4Address().toString() : a.toRFC5952String();
+        }
+        // Leading-zero octets are not addresses for us (ipaddr.js reads them as decimal).
+        if (/(^|\.)0\d/.test(text) && !text.includes(':')) expected = undefined;
+        expect(canonicalAddress(text)).toBe(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 
