@@ -347,6 +347,71 @@ export function createLogMatcher(
     prefregex !== undefined && [...prefregex.groups].some((g) => g !== 'content');
 
   /**
+   * Records the failure (or unbannable id) of failregex `r`'s match `m` in `text`, as fail2ban's
+   * findFailure does: multi-line buffer, alt groups, <F-MLFID> sessions, <F-NOFAIL>, the id.
+   * Apart from processLine so that the per-line function stays small (it is compiled sooner).
+   */
+  const recordHit = (
+    r: number,
+    runner: Runner,
+    m: RegExpExecArray,
+    text: string,
+    preGroups: Record<string, string> | undefined,
+    time: number | null,
+    line: string,
+    failures: Failure[],
+    unbannable: Unbannable[],
+  ): void => {
+    if (maxlines > 1) buffer = unmatchedLines(buffer, text, m.index, m.index + m[0].length);
+    let groups: Record<string, string | number> = runGroupsInto(runner, m, { ...preGroups });
+    if (altGroups[r]) groups = withAltValues(groups);
+    const mlfid = groups.mlfid as string | undefined;
+    if (mlfid !== undefined) {
+      const merged = mergeSession(sessions, mlfid, groups);
+      groups = merged.groups;
+      if (merged.nofail) return;
+    } else if (groups.nofail !== undefined) {
+      return;
+    }
+    const fid = strOf(groups, 'fid');
+    const address = strOf(groups, 'ip4') ?? strOf(groups, 'ip6');
+    const idText = fid ?? address ?? strOf(groups, 'dns');
+    if (idText === undefined) {
+      // Multi-line session still waiting for its address.
+      if (mlfid !== undefined) {
+        const s = sessions.get(mlfid);
+        if (s) s.groups.mlfpending = 1;
+      }
+      return;
+    }
+    let stringGroups: Record<string, string>;
+    if (mlfid === undefined && !dunderGroups[r]) {
+      // A fresh object of strings only, and no `__` names: it is the groups as they are.
+      stringGroups = groups as Record<string, string>;
+    } else {
+      stringGroups = {};
+      for (const k in groups) {
+        const v = groups[k];
+        if (typeof v === 'string' && !k.startsWith('__')) stringGroups[k] = v;
+      }
+    }
+    const host =
+      (address !== undefined ? normalizeCached(address) : undefined) ??
+      (fid !== undefined ? normalizeCached(fid) : undefined) ??
+      normalizeCached(idText);
+    if (host !== undefined) {
+      failures.push({
+        host,
+        time,
+        failregex: r,
+        line,
+        groups: stringGroups,
+        id: idText,
+      });
+    } else unbannable.push({ id: idText, failregex: r, time, groups: stringGroups });
+  };
+
+  /**
    * One physical line. `detected`: the date match when the caller already ran date detection
    * (null: no date), undefined to detect here. `gated`: the caller already found that the line
    * passes the literal gate.
@@ -437,61 +502,7 @@ export function createLogMatcher(
         }
       }
       regexHits.push(r);
-      if (maxlines > 1) buffer = unmatchedLines(buffer, text, m.index, m.index + m[0].length);
-      let groups: Record<string, string | number> = runGroupsInto(runner, m, { ...preGroups });
-      if (altGroups[r]) groups = withAltValues(groups);
-      const mlfid = groups.mlfid as string | undefined;
-      let nofail = false;
-      if (mlfid !== undefined) {
-        const merged = mergeSession(sessions, mlfid, groups);
-        groups = merged.groups;
-        nofail = merged.nofail;
-        if (nofail) {
-          if (!checkAll) break;
-          continue;
-        }
-      } else if (groups.nofail !== undefined) {
-        nofail = true;
-        if (!checkAll) break;
-        continue;
-      }
-      const fid = strOf(groups, 'fid');
-      const address = strOf(groups, 'ip4') ?? strOf(groups, 'ip6');
-      const idText = fid ?? address ?? strOf(groups, 'dns');
-      if (idText === undefined) {
-        // Multi-line session still waiting for its address.
-        if (mlfid !== undefined) {
-          const s = sessions.get(mlfid);
-          if (s) s.groups.mlfpending = 1;
-        }
-        if (!checkAll) break;
-        continue;
-      }
-      let stringGroups: Record<string, string>;
-      if (mlfid === undefined && !dunderGroups[r]) {
-        // A fresh object of strings only, and no `__` names: it is the groups as they are.
-        stringGroups = groups as Record<string, string>;
-      } else {
-        stringGroups = {};
-        for (const k in groups) {
-          const v = groups[k];
-          if (typeof v === 'string' && !k.startsWith('__')) stringGroups[k] = v;
-        }
-      }
-      const host =
-        (address !== undefined ? normalizeCached(address) : undefined) ??
-        (fid !== undefined ? normalizeCached(fid) : undefined) ??
-        normalizeCached(idText);
-      if (host !== undefined) {
-        failures.push({
-          host,
-          time,
-          failregex: r,
-          line,
-          groups: stringGroups,
-          id: idText,
-        });
-      } else unbannable.push({ id: idText, failregex: r, time, groups: stringGroups });
+      recordHit(r, runner, m, text, preGroups, time, line, failures, unbannable);
       if (!checkAll) break;
     }
     if (regexHits.length > 0) {
