@@ -221,6 +221,30 @@ function occurs(
   return q + lit.length <= to;
 }
 
+/**
+ * The first position at or after `from` of any of `lits[k0..]` in `text` (FAR: none), with the
+ * memo `next` of {@link occurs}.
+ */
+function firstFrom(
+  lits: readonly string[],
+  k0: number,
+  next: number[],
+  text: string,
+  from: number,
+): number {
+  let first = FAR;
+  for (let k = k0; k < lits.length; k++) {
+    let q = next[k] as number;
+    if (q < from) {
+      q = text.indexOf(lits[k] as string, from);
+      if (q < 0) q = FAR;
+      next[k] = q;
+    }
+    if (q < first) first = q;
+  }
+  return first;
+}
+
 /** {@link gateText} for the span [from, to) of `text`, with {@link occurs}. */
 function gateSpan(
   g: Gate,
@@ -532,13 +556,60 @@ export function createLogMatcher(
     return out;
   };
 
+  /**
+   * A line of matchLogText that is not a quick miss: `qe` is quickEnd's answer (> 0: the date
+   * ends there and some literal follows it), -1 when it was not asked or gave none, -2 when the
+   * line is not plain (a special character: matchEvent's preprocessing applies).
+   */
+  const otherLine = (
+    line: string,
+    text: string,
+    start: number,
+    end: number,
+    n: number,
+    now: number,
+    qe: number,
+    next: number[],
+    sink: LogTextSink,
+  ): void => {
+    if (qe === -2 || !gate.useful) {
+      for (const o of matchEvent(line, { now })) sink.outcome(o, n);
+      return;
+    }
+    // `line` is a plain, non-empty line: matchEvent would run processLine on it.
+    let possible: boolean;
+    let d: DateMatch | null;
+    if (qe > 0) {
+      // A candidate: detect returns the same date (start 0, end qe), now with its time.
+      d = dates.detect(line, now) ?? null;
+      possible = true;
+    } else {
+      d = dating ? (dates.detect(line, now) ?? null) : null;
+      if (d === null || d.start === 0) {
+        // The text the regexes see is the rest of the line after the date: a span of `text`.
+        possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
+      } else {
+        possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
+      }
+    }
+    if (possible) {
+      sink.outcome(processLine(line, now, undefined, d, true), n);
+      return;
+    }
+    if (d !== null) {
+      lastTime = d.time;
+      pendingLine = undefined;
+      carriedTime = false;
+    } else if (carriedTime) readCarried = true;
+    sink.missed(d === null ? undefined : d.template, text, start, end, n);
+  };
+
   const matchLogText = (
     text: string,
     now: number,
     sink: LogTextSink,
     firstLineNumber = 1,
   ): number => {
-    const ctx = { now };
     const next: number[] = specialLits.map(() => -1);
     let nextSpecial = -1;
     const len = text.length;
@@ -555,64 +626,27 @@ export function createLogMatcher(
       const end = text.charCodeAt(e - 1) === 13 ? e - 1 : e;
       if (end === start) continue;
       const line = text.slice(start, end);
-      if (!gate.useful) {
-        for (const o of matchEvent(line, ctx)) sink.outcome(o, n);
-        continue;
-      }
-      // The first special character at or after `start` (one comparison per line).
-      if (nextSpecial < start) {
-        nextSpecial = FAR;
-        for (let k = firstSpecial; k < specialLits.length; k++) {
-          let q = next[k] as number;
-          if (q < start) {
-            q = text.indexOf(specialLits[k] as string, start);
-            if (q < 0) q = FAR;
-            next[k] = q;
+      let qe = -1;
+      if (gate.useful) {
+        // The first special character at or after `start` (one comparison per line).
+        if (nextSpecial < start)
+          nextSpecial = firstFrom(specialLits, firstSpecial, next, text, start);
+        if (nextSpecial < end) qe = -2;
+        else if (dating) {
+          // Most lines are missed: when the date is known to end at `qe` (from the template
+          // tried first, and sure to convert), the literals after it decide, without its time.
+          qe = dates.quickEnd(line);
+          if (qe > 0 && !gateSpan(gate, earlyIgnore, next, text, start + qe, end)) {
+            pendingLine = line;
+            pendingNow = now;
+            pendingTemplate = dates.lastTemplate();
+            carriedTime = false;
+            sink.missed(dates.templateName(pendingTemplate), text, start, end, n);
+            continue;
           }
-          if (q < nextSpecial) nextSpecial = q;
         }
       }
-      if (nextSpecial < end) {
-        for (const o of matchEvent(line, ctx)) sink.outcome(o, n);
-        continue;
-      }
-      // `line` is a plain, non-empty line: matchEvent would run processLine on it.
-      let possible: boolean;
-      let d: DateMatch | null = null;
-      // Most lines are missed: when the date is known to end at `qe` (from the template tried
-      // first, and sure to convert), the literals after it decide without the date's time.
-      const qe = dating ? dates.quickEnd(line) : -1;
-      if (qe > 0) {
-        if (!gateSpan(gate, earlyIgnore, next, text, start + qe, end)) {
-          pendingLine = line;
-          pendingNow = now;
-          pendingTemplate = dates.lastTemplate();
-          carriedTime = false;
-          sink.missed(dates.templateName(pendingTemplate), text, start, end, n);
-          continue;
-        }
-        // A candidate: detect returns the same date (start 0, end qe), now with its time.
-        d = dates.detect(line, now) ?? null;
-        possible = true;
-      } else {
-        d = dating ? (dates.detect(line, now) ?? null) : null;
-        if (d === null || d.start === 0) {
-          // The text the regexes see is the rest of the line after the date: a span of `text`.
-          possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
-        } else {
-          possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
-        }
-      }
-      if (possible) {
-        sink.outcome(processLine(line, now, undefined, d, true), n);
-      } else {
-        if (d !== null) {
-          lastTime = d.time;
-          pendingLine = undefined;
-          carriedTime = false;
-        } else if (carriedTime) readCarried = true;
-        sink.missed(d === null ? undefined : d.template, text, start, end, n);
-      }
+      otherLine(line, text, start, end, n, now, qe, next, sink);
     }
     return n;
   };
