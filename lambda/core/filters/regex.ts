@@ -203,12 +203,14 @@ function conditionalGroupNames(pattern: string): string[] {
   return names;
 }
 
-/** Index of the ')' closing the group opened at `open`, and top-level '|' positions inside. */
-function groupExtent(pattern: string, open: number): { close: number; bars: number[] } {
-  let depth = 0;
-  const bars: number[] = [];
+/**
+ * The indexes, from `from` on, of the characters of a Python regex source that are syntax: not
+ * escaped (`\x` is skipped whole) and not inside a character class (`[...]`, where a `]` right
+ * after `[` or `[^` is a member).
+ */
+export function* syntaxIndexes(pattern: string, from = 0): Generator<number> {
   let inClass = false;
-  for (let i = open; i < pattern.length; i++) {
+  for (let i = from; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') {
       i++;
@@ -224,6 +226,16 @@ function groupExtent(pattern: string, open: number): { close: number; bars: numb
       if (pattern[i + 1] === ']') i++;
       continue;
     }
+    yield i;
+  }
+}
+
+/** Index of the ')' closing the group opened at `open`, and top-level '|' positions inside. */
+function groupExtent(pattern: string, open: number): { close: number; bars: number[] } {
+  let depth = 0;
+  const bars: number[] = [];
+  for (const i of syntaxIndexes(pattern, open)) {
+    const c = pattern[i];
     if (c === '(') depth++;
     else if (c === ')') {
       depth--;

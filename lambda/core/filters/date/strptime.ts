@@ -2,6 +2,7 @@
  * fail2ban's strptime-style date codes (`%Y`, `%ExY`, `%b`, ...) as Python-syntax regex fragments,
  * and the conversion of the captured fields to an epoch, with fail2ban's year and day inference.
  */
+import { syntaxIndexes } from '../regex.js';
 import { parseFixedOffset, type WallClockToEpoch } from './zone.js';
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -448,21 +449,14 @@ const UNCHECKED_CODES = new Set(['k', 'l', 'j']);
  */
 export function alwaysConverts(pattern: string): boolean {
   let depth = 0;
-  let inClass = false;
   let month: 'none' | 'required' | 'optional' = 'none';
   let day: 'none' | 'required' | 'optional' = 'none';
-  for (let i = 0; i < pattern.length; i++) {
+  /** Characters of a code already read (its letters are no syntax of their own). */
+  let skipTo = 0;
+  for (const i of syntaxIndexes(pattern)) {
+    if (i < skipTo) continue;
     const c = pattern[i] as string;
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === '(') {
+    if (c === '(') {
       const rest = pattern.slice(i, i + 12);
       if (rest.startsWith('(?P<') && !rest.startsWith('(?P<_sep>')) return false;
       if (rest.startsWith('(?P=') && !rest.startsWith('(?P=_sep)')) return false;
@@ -474,10 +468,10 @@ export function alwaysConverts(pattern: string): boolean {
       const m = /^%(%|Ex[A-Za-z]|[A-Za-z])/.exec(pattern.slice(i));
       if (!m) continue;
       const code = m[1] as string;
-      i += m[0].length - 1;
+      skipTo = i + m[0].length;
       if (code === '%') continue;
       if (UNCHECKED_CODES.has(code)) return false;
-      const next = pattern[i + 1];
+      const next = pattern[skipTo];
       const optional = depth > 0 || next === '?' || next === '*' || next === '{';
       if (MONTH_CODES.has(code)) {
         if (month !== 'none') return false;
