@@ -47,8 +47,8 @@ function join(lines: readonly TupleLine[]): string {
   return out;
 }
 
-function search(re: CompiledRegex, text: string, literalsChecked = false): RegExpExecArray | null {
-  return execRegex(re, text, literalsChecked);
+function search(re: CompiledRegex, text: string): RegExpExecArray | null {
+  return execRegex(re, text);
 }
 
 /**
