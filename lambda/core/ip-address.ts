@@ -46,15 +46,15 @@ function canonical(addr: Parsed): string {
   return addr.kind() === 'ipv4' ? addr.toString() : (addr as ipaddr.IPv6).toRFC5952String();
 }
 
-/**
- * Fast path for the most common host in a log line: a dotted quad already in canonical form
- * (four decimal octets 0-255, no leading zeros). Anything else goes through ipaddr.js.
- */
 const CANONICAL_IPV4 =
   /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
+/**
+ * Fast path for the most common host in a log line: a dotted quad already in canonical form
+ * (four decimal octets 0-255, no leading zeros). Anything else goes through ipaddr.js. A regex:
+ * V8 runs it far faster than a loop over charCodeAt.
+ */
 export function isCanonicalIpv4(text: string): boolean {
-  // A regex: V8 runs it far faster than a loop over charCodeAt.
   return CANONICAL_IPV4.test(text);
 }
 

@@ -328,6 +328,16 @@ export function createLogMatcher(
   /** No dated line since the last resume(): lastTime is still the carried one. */
   let carriedTime = true;
   let readCarried = false;
+  /** A line dated `time` was read: the next undated line takes that time. */
+  const dated = (time: number): void => {
+    lastTime = time;
+    pendingLine = undefined;
+    carriedTime = false;
+  };
+  /** A line without a date was read: it may have taken the carried time. */
+  const undated = (): void => {
+    if (carriedTime) readCarried = true;
+  };
   const sessions = new Map<string, Session>();
 
   // Attackers repeat themselves: cache address normalization (a real IP parse) per matcher.
@@ -367,6 +377,13 @@ export function createLogMatcher(
     prefRunner?.twin === undefined
       ? -1
       : (prefRunner.numbers[prefRunner.names.indexOf('content')] ?? -1);
+  /** The `<F-CONTENT>` of a prefregex match (of its twin when it has one). */
+  const prefContentOf = (m: RegExpExecArray): string | undefined => {
+    if (prefRunner?.twin !== undefined) {
+      return prefContentNumber < 0 ? undefined : m[prefContentNumber];
+    }
+    return prefContent === undefined ? undefined : m.groups?.[prefContent];
+  };
   const prefOtherGroups =
     prefregex !== undefined && [...prefregex.groups].some((g) => g !== 'content');
 
@@ -449,7 +466,7 @@ export function createLogMatcher(
   ): LineOutcome => {
     let time: number | null = timestamp ?? null;
     let dateTemplate: string | undefined;
-    let dated = false;
+    let hasDate = false;
     let before = line;
     let after = '';
     let dateText = '';
@@ -461,15 +478,13 @@ export function createLogMatcher(
         if (maxlines > 1) dateText = line.slice(d.start, d.end);
         after = line.slice(d.end);
         time = d.time;
-        lastTime = d.time;
-        pendingLine = undefined;
-        carriedTime = false;
-        dated = true;
+        dated(d.time);
+        hasDate = true;
         dateTemplate = d.template;
       }
     }
-    if (!dated) {
-      if (carriedTime) readCarried = true;
+    if (!hasDate) {
+      undated();
       if (timestamp === undefined) time = currentLastTime();
     }
     let text: string;
@@ -496,14 +511,7 @@ export function createLogMatcher(
       const m = run(prefRunner, text, gated && gate.pref !== undefined);
       if (!m) return outcome(line, 'missed', dateTemplate, NONE, NONE, NONE);
       if (prefOtherGroups) preGroups = runGroupsInto(prefRunner, m, {}, 'content');
-      const content =
-        prefRunner.twin !== undefined
-          ? prefContentNumber < 0
-            ? undefined
-            : m[prefContentNumber]
-          : prefContent === undefined
-            ? undefined
-            : m.groups?.[prefContent];
+      const content = prefContentOf(m);
       if (content) {
         if (maxlines > 1) buffer = [['', '', content]];
         text = content;
@@ -596,11 +604,8 @@ export function createLogMatcher(
       sink.outcome(processLine(line, now, undefined, d, true), n);
       return;
     }
-    if (d !== null) {
-      lastTime = d.time;
-      pendingLine = undefined;
-      carriedTime = false;
-    } else if (carriedTime) readCarried = true;
+    if (d !== null) dated(d.time);
+    else undated();
     sink.missed(d === null ? undefined : d.template, text, start, end, n);
   };
 

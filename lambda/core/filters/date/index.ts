@@ -221,7 +221,6 @@ interface Positional extends Slots {
    * has no year field or the source cannot be reduced.
    */
   readonly lean: Slots;
-  /** Named-group values of a match of `regex`, read by group number (no `groups` object). */
   /** The strptime fields of a match of `regex` (no `__` bookkeeping), `f` only if `fraction`. */
   fields(m: RegExpExecArray, fraction: boolean): Record<string, string | undefined>;
 }
@@ -416,16 +415,21 @@ export function createDateDetector(
     return ymd;
   };
   const positional: (Positional | undefined)[] = templates.map(() => undefined);
+  /** Template `i`'s regexes with numbered groups, made on first use. */
+  const positionalAt = (i: number): Positional => {
+    let p = positional[i];
+    if (p === undefined) {
+      p = positionalOf((templates[i] as Template).compiled);
+      positional[i] = p;
+    }
+    return p;
+  };
   /** Per template: its sticky, capture-free regex for quickEnd (null: none), made on first use. */
   const quick: (RegExp | null | undefined)[] = templates.map(() => undefined);
   const quickRegex = (i: number): RegExp | null => {
     const t = templates[i] as Template;
     if (t.kind !== 'pattern' || t.userGroup || !t.converts) return null;
-    let p = positional[i];
-    if (p === undefined) {
-      p = positionalOf(t.compiled);
-      positional[i] = p;
-    }
+    const p = positionalAt(i);
     // The match is __pre + __cut (only zero-width checks follow the cut): with no __pre, or an
     // empty one, the match end is the date's end.
     if (p.cut < 0 || p.cut2 >= 0 || p.cut3 >= 0) return null;
@@ -488,11 +492,7 @@ export function createDateDetector(
       year = groups.Y ?? groups.y;
       fraction = groups.f;
     } else {
-      let p = positional[i];
-      if (p === undefined) {
-        p = positionalOf(t.compiled);
-        positional[i] = p;
-      }
+      const p = positionalAt(i);
       const q = p.lean;
       q.regex.lastIndex = 0;
       const m = q.regex.exec(line);
