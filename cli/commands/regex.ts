@@ -23,6 +23,7 @@ import {
 } from './regex-parallel.js';
 import {
   createCounter,
+  decodeChunk,
   failureJson,
   fileChunks,
   type Tally,
@@ -129,7 +130,7 @@ function looksLikePath(input: string): boolean {
 function cutAtLastNewline(bytes: Buffer, final: boolean): { text: string; rest: Buffer } {
   const nl = final ? bytes.length - 1 : bytes.lastIndexOf(10);
   if (nl < 0) return { text: '', rest: bytes };
-  return { text: bytes.toString('utf8', 0, nl + 1), rest: bytes.subarray(nl + 1) };
+  return { text: decodeChunk(bytes, nl + 1), rest: bytes.subarray(nl + 1) };
 }
 
 /** The size of `input` if it names a regular file, else undefined. */
