@@ -197,7 +197,12 @@ function gateText(g: Gate, earlyIgnore: boolean, text: string): boolean {
   return false;
 }
 
-const FAR = Number.MAX_SAFE_INTEGER;
+/**
+ * "Not found": past the end of any string V8 can make (2^29 - 24 characters), and a small integer,
+ * so the memo arrays holding it keep V8's small-integer element kind (a double there would change
+ * the arrays' map, and the next chunk's fresh array would deoptimize the compiled scanner).
+ */
+const FAR = 0x3fff_ffff;
 
 /**
  * Whether literal `i` occurs in `text` within [from, to). `next[i]` memoizes the first occurrence
@@ -205,7 +210,7 @@ const FAR = Number.MAX_SAFE_INTEGER;
  */
 function occurs(
   lits: readonly string[],
-  next: number[],
+  next: Int32Array,
   i: number,
   text: string,
   from: number,
@@ -228,7 +233,7 @@ function occurs(
 function firstFrom(
   lits: readonly string[],
   k0: number,
-  next: number[],
+  next: Int32Array,
   text: string,
   from: number,
 ): number {
@@ -249,7 +254,7 @@ function firstFrom(
 function gateSpan(
   g: Gate,
   earlyIgnore: boolean,
-  next: number[],
+  next: Int32Array,
   text: string,
   from: number,
   to: number,
@@ -577,7 +582,7 @@ export function createLogMatcher(
     n: number,
     now: number,
     qe: number,
-    next: number[],
+    next: Int32Array,
     sink: LogTextSink,
   ): void => {
     if (qe === -2 || !gate.useful) {
@@ -615,7 +620,8 @@ export function createLogMatcher(
     sink: LogTextSink,
     firstLineNumber = 1,
   ): number => {
-    const next: number[] = specialLits.map(() => -1);
+    // A typed array: its map never changes, so the compiled scanner stays valid across chunks.
+    const next = new Int32Array(specialLits.length).fill(-1);
     let nextSpecial = -1;
     const len = text.length;
     let n = firstLineNumber - 1;
