@@ -250,6 +250,28 @@ function firstFrom(
   return first;
 }
 
+/** {@link firstFrom} over the literals `lits[set[k]]`. */
+function firstOf(
+  lits: readonly string[],
+  set: readonly number[],
+  next: Int32Array,
+  text: string,
+  from: number,
+): number {
+  let first = FAR;
+  for (let k = 0; k < set.length; k++) {
+    const i = set[k] as number;
+    let q = next[i] as number;
+    if (q < from) {
+      q = text.indexOf(lits[i] as string, from);
+      if (q < 0) q = FAR;
+      next[i] = q;
+    }
+    if (q < first) first = q;
+  }
+  return first;
+}
+
 /** {@link gateText} for the span [from, to) of `text`, with {@link occurs}. */
 function gateSpan(
   g: Gate,
@@ -554,6 +576,13 @@ export function createLogMatcher(
   /** Characters that make a line non-plain (see isPlainLine): it goes through matchEvent. */
   const specials = ['\r', '\x1b', ...(filter.steps.includes('json') ? ['{'] : [])];
   const specialLits = [...gate.lits, ...specials];
+  /**
+   * Literals without which no line passes the gate: those of the failregexes (of the prefregex
+   * when they have none), and those of the early ignoreregexes, whose hit also lets a line in.
+   */
+  const stopLits = [
+    ...new Set([...(earlyIgnore ? (gate.ignore ?? []) : []), ...(gate.fail ?? gate.pref ?? [])]),
+  ];
   const firstSpecial = gate.lits.length;
 
   const matchEvent = (
@@ -570,9 +599,8 @@ export function createLogMatcher(
   };
 
   /**
-   * A line of matchLogText that is not a quick miss: `qe` is quickEnd's answer (> 0: the date
-   * ends there and some literal follows it), -1 when it was not asked or gave none, -2 when the
-   * line is not plain (a special character: matchEvent's preprocessing applies).
+   * A line of matchLogText that is not a quick miss. `plain`: false when the line holds a
+   * special character (matchEvent's preprocessing applies).
    */
   const otherLine = (
     line: string,
@@ -581,29 +609,22 @@ export function createLogMatcher(
     end: number,
     n: number,
     now: number,
-    qe: number,
+    plain: boolean,
     next: Int32Array,
     sink: LogTextSink,
   ): void => {
-    if (qe === -2 || !gate.useful) {
+    if (!plain || !gate.useful) {
       for (const o of matchEvent(line, { now })) sink.outcome(o, n);
       return;
     }
     // `line` is a plain, non-empty line: matchEvent would run processLine on it.
+    const d = dating ? (dates.detect(line, now) ?? null) : null;
     let possible: boolean;
-    let d: DateMatch | null;
-    if (qe > 0) {
-      // A candidate: detect returns the same date (start 0, end qe), now with its time.
-      d = dates.detect(line, now) ?? null;
-      possible = true;
+    if (d === null || d.start === 0) {
+      // The text the regexes see is the rest of the line after the date: a span of `text`.
+      possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
     } else {
-      d = dating ? (dates.detect(line, now) ?? null) : null;
-      if (d === null || d.start === 0) {
-        // The text the regexes see is the rest of the line after the date: a span of `text`.
-        possible = gateSpan(gate, earlyIgnore, next, text, start + (d === null ? 0 : d.end), end);
-      } else {
-        possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
-      }
+      possible = gateText(gate, earlyIgnore, line.slice(0, d.start) + line.slice(d.end));
     }
     if (possible) {
       sink.outcome(processLine(line, now, undefined, d, true), n);
@@ -623,6 +644,14 @@ export function createLogMatcher(
     // A typed array: its map never changes, so the compiled scanner stays valid across chunks.
     const next = new Int32Array(specialLits.length).fill(-1);
     let nextSpecial = -1;
+    /** The first position at or after the line of a literal of {@link stopLits} (FAR: none). */
+    let nextStop = -1;
+    // The template tried first, its name and its quickEnd regex (null: none), kept up to date
+    // after each line that detect may have moved to another template.
+    const quickable = gate.useful && dating;
+    let template = dates.lastTemplate();
+    let templateName = dates.templateName(template);
+    let quick = quickable ? dates.quickRegex() : null;
     const len = text.length;
     let n = firstLineNumber - 1;
     let p = 0;
@@ -637,27 +666,37 @@ export function createLogMatcher(
       const end = text.charCodeAt(e - 1) === 13 ? e - 1 : e;
       if (end === start) continue;
       const line = text.slice(start, end);
-      let qe = -1;
+      let plain = true;
       if (gate.useful) {
         // The first special character at or after `start` (one comparison per line).
         if (nextSpecial < start)
           nextSpecial = firstFrom(specialLits, firstSpecial, next, text, start);
-        if (nextSpecial < end) qe = -2;
-        else if (dating) {
-          // Most lines are missed: when the date is known to end at `qe` (from the template
-          // tried first, and sure to convert), the literals after it decide, without its time.
-          qe = dates.quickEnd(line);
-          if (qe > 0 && !gateSpan(gate, earlyIgnore, next, text, start + qe, end)) {
-            pendingLine = line;
-            pendingNow = now;
-            pendingTemplate = dates.lastTemplate();
-            carriedTime = false;
-            sink.missed(dates.templateName(pendingTemplate), text, start, end, n);
-            continue;
+        if (nextSpecial < end) plain = false;
+        else if (quick !== null) {
+          // Most lines are missed: no literal that lets a line in occurs in the whole line (so
+          // none after its date), and quickEnd finds the date (from the template tried first, and
+          // sure to convert). That is all there is to know, without the date's time. A line with
+          // such literals is detected in full at once (quickEnd would only repeat the date regex).
+          if (nextStop < start) nextStop = firstOf(specialLits, stopLits, next, text, start);
+          if (nextStop >= end || !gateSpan(gate, earlyIgnore, next, text, start, end)) {
+            quick.lastIndex = 0;
+            if (quick.test(line) && quick.lastIndex > 0) {
+              pendingLine = line;
+              pendingNow = now;
+              pendingTemplate = template;
+              carriedTime = false;
+              sink.missed(templateName, text, start, end, n);
+              continue;
+            }
           }
         }
       }
-      otherLine(line, text, start, end, n, now, qe, next, sink);
+      otherLine(line, text, start, end, n, now, plain, next, sink);
+      if (quickable && dates.lastTemplate() !== template) {
+        template = dates.lastTemplate();
+        templateName = dates.templateName(template);
+        quick = dates.quickRegex();
+      }
     }
     return n;
   };

@@ -37,6 +37,13 @@ export interface DateDetector {
    * {@link timeAt}`(line, now, lastTemplate())`.
    */
   quickEnd(line: string): number;
+  /**
+   * The sticky, capture-free regex behind {@link quickEnd} for the template tried first (null:
+   * none), for a caller's own loop: `re.lastIndex = 0; re.test(line) && re.lastIndex > 0` is
+   * `quickEnd(line) > 0`, and `re.lastIndex` is then the end. Valid until the template tried first
+   * changes ({@link detect}, {@link resumeFrom}).
+   */
+  quickRegex(): RegExp | null;
   /** Display name of template `i` (`lastTemplate()` after {@link quickEnd}). */
   templateName(i: number): string;
   /** The time of the date template `i` finds in `line` (a line {@link quickEnd} took). */
@@ -296,11 +303,6 @@ function fieldsOf(
   return out;
 }
 
-/** Whether `c` is the code of an ASCII character of Python's `\w`: [A-Za-z0-9_]. */
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
 /** Milliseconds of a fraction-of-second digit string ("918273" → 918). */
 function fractionMs(f: string): number {
   let ms = 0;
@@ -395,6 +397,7 @@ export function createDateDetector(
       lastTemplate: () => 0,
       resumeFrom: () => {},
       quickEnd: () => -1,
+      quickRegex: () => null,
       templateName: () => '',
       timeAt: () => undefined,
     };
@@ -434,9 +437,20 @@ export function createDateDetector(
     // empty one, the match end is the date's end.
     if (p.cut < 0 || p.cut2 >= 0 || p.cut3 >= 0) return null;
     const bare = keepGroups(p.regex, new Set());
-    return bare ? new RegExp(bare.regex.source, `${bare.regex.flags}y`) : null;
+    if (!bare) return null;
+    // A non-empty __pre would move the date's start off 0: a first character that is not \W
+    // (by the regex's own flags) leaves it empty.
+    const pre = t.compiled.groups.has('__pre') ? '(?!\\W)' : '';
+    return new RegExp(pre + bare.regex.source, `${bare.regex.flags}y`);
   };
-  const hasPre = templates.map((t) => t.compiled.groups.has('__pre'));
+  const quickRegexAt = (i: number): RegExp | null => {
+    let re = quick[i];
+    if (re === undefined) {
+      re = quickRegex(i);
+      quick[i] = re;
+    }
+    return re;
+  };
   /** A date key missed in place: looked up in the template's cache, computed when absent. */
   const lookupBase = (
     c: DateCache,
@@ -553,15 +567,10 @@ export function createDateDetector(
   return {
     enabled: true,
     lastTemplate: () => last,
+    quickRegex: () => quickRegexAt(last),
     quickEnd(line) {
-      let re = quick[last];
-      if (re === undefined) {
-        re = quickRegex(last);
-        quick[last] = re;
-      }
+      const re = quickRegexAt(last);
       if (re === null) return -1;
-      // A non-empty __pre would move the date's start off 0: only a word character rules it out.
-      if (hasPre[last] && !isWordChar(line.charCodeAt(0))) return -1;
       // Sticky at 0: a hit is the match detect's first evaluation finds (leftmost, at 0), so
       // detect returns it at once, with start 0.
       re.lastIndex = 0;
