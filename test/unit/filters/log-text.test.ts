@@ -315,7 +315,20 @@ describe('date detection reuses the previous date key exactly', () => {
         (r) =>
           `${r.y ? `${r.y}-` : ''}${String(r.mo).padStart(2, '0')}-${String(r.d).padStart(2, '0')} ${String(r.h).padStart(2, '0')}:05:0${r.s}${r.f}${r.z}${r.rest}`,
       ),
-    fc.constantFrom('Apr  9 17:05:44 x', 'Feb 30 01:02:03 y', '[1712682344] z', 'no date'),
+    fc.constantFrom(
+      'Apr  9 17:05:44 x',
+      'Feb 30 01:02:03 y',
+      '[1712682344] z',
+      'no date',
+    ),
+  );
+  // Also dates after non-word characters (fail2ban's `{^LN-BEG}` admits up to two before the
+  // date): found by detect, never by quickEnd, whose date starts the line. (Not in `dated`: a
+  // detector that moved to the template finding them may then name another template than a fresh
+  // one for a date both find, as fail2ban's does.)
+  const datedOrAfter = fc.oneof(
+    dated,
+    fc.constantFrom('(2024-04-09 17:05:44 x', '-- 04-09 17:05:44 y', '[2024-04-09 17:05:44] z'),
   );
   const quickPatterns = [
     ...patterns,
@@ -328,12 +341,20 @@ describe('date detection reuses the previous date key exactly', () => {
     (_name, pattern) => {
       let hits = 0;
       fc.assert(
-        fc.property(fc.array(dated, { maxLength: 30 }), (lines) => {
+        fc.property(fc.array(datedOrAfter, { maxLength: 30 }), (lines) => {
           const quick = createDateDetector(pattern, {});
           const twin = createDateDetector(pattern, {});
           for (const l of lines) {
             const first = quick.lastTemplate();
             const end = quick.quickEnd(l);
+            // quickRegex is quickEnd for a caller's own loop: the same hits, the same end.
+            const re = quick.quickRegex();
+            if (re === null) expect(end).toBe(-1);
+            else {
+              re.lastIndex = 0;
+              const hit = re.test(l) && re.lastIndex > 0;
+              expect(hit ? re.lastIndex : -1).toBe(end);
+            }
             // quickEnd changes no state: the twin's detect decides what comes next.
             expect(quick.lastTemplate()).toBe(first);
             const d = twin.detect(l, NOW);
