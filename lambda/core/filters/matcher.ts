@@ -227,30 +227,9 @@ function occurs(
 }
 
 /**
- * The first position at or after `from` of any of `lits[k0..]` in `text` (FAR: none), with the
- * memo `next` of {@link occurs}.
+ * The first position at or after `from` in `text` of any of the literals `lits[set[k]]` (FAR:
+ * none), with the memo `next` of {@link occurs}.
  */
-function firstFrom(
-  lits: readonly string[],
-  k0: number,
-  next: Int32Array,
-  text: string,
-  from: number,
-): number {
-  let first = FAR;
-  for (let k = k0; k < lits.length; k++) {
-    let q = next[k] as number;
-    if (q < from) {
-      q = text.indexOf(lits[k] as string, from);
-      if (q < 0) q = FAR;
-      next[k] = q;
-    }
-    if (q < first) first = q;
-  }
-  return first;
-}
-
-/** {@link firstFrom} over the literals `lits[set[k]]`. */
 function firstOf(
   lits: readonly string[],
   set: readonly number[],
@@ -583,7 +562,8 @@ export function createLogMatcher(
   const stopLits = [
     ...new Set([...(earlyIgnore ? (gate.ignore ?? []) : []), ...(gate.fail ?? gate.pref ?? [])]),
   ];
-  const firstSpecial = gate.lits.length;
+  /** Indexes of the special characters in specialLits. */
+  const specialSet = specials.map((_, k) => gate.lits.length + k);
 
   const matchEvent = (
     message: string,
@@ -669,14 +649,14 @@ export function createLogMatcher(
       let plain = true;
       if (gate.useful) {
         // The first special character at or after `start` (one comparison per line).
-        if (nextSpecial < start)
-          nextSpecial = firstFrom(specialLits, firstSpecial, next, text, start);
+        if (nextSpecial < start) nextSpecial = firstOf(specialLits, specialSet, next, text, start);
         if (nextSpecial < end) plain = false;
         else if (quick !== null) {
-          // Most lines are missed: no literal that lets a line in occurs in the whole line (so
-          // none after its date), and quickEnd finds the date (from the template tried first, and
-          // sure to convert). That is all there is to know, without the date's time. A line with
-          // such literals is detected in full at once (quickEnd would only repeat the date regex).
+          // Most lines are missed: the whole line (so the rest after its date too) cannot pass the
+          // gate, mostly told by the next stop literal lying beyond it, and quickEnd finds its
+          // date (from the template tried first, and sure to convert). That is all there is to
+          // know, without the date's time. A line that may pass is detected in full at once
+          // (quickEnd would only repeat the date regex).
           if (nextStop < start) nextStop = firstOf(specialLits, stopLits, next, text, start);
           if (nextStop >= end || !gateSpan(gate, earlyIgnore, next, text, start, end)) {
             quick.lastIndex = 0;

@@ -315,12 +315,7 @@ describe('date detection reuses the previous date key exactly', () => {
         (r) =>
           `${r.y ? `${r.y}-` : ''}${String(r.mo).padStart(2, '0')}-${String(r.d).padStart(2, '0')} ${String(r.h).padStart(2, '0')}:05:0${r.s}${r.f}${r.z}${r.rest}`,
       ),
-    fc.constantFrom(
-      'Apr  9 17:05:44 x',
-      'Feb 30 01:02:03 y',
-      '[1712682344] z',
-      'no date',
-    ),
+    fc.constantFrom('Apr  9 17:05:44 x', 'Feb 30 01:02:03 y', '[1712682344] z', 'no date'),
   );
   // Also dates after non-word characters (fail2ban's `{^LN-BEG}` admits up to two before the
   // date): found by detect, never by quickEnd, whose date starts the line. (Not in `dated`: a
