@@ -214,6 +214,8 @@ export function createCounter(
   };
   const listMissed = !json;
   const sink: LogTextSink = {
+    // Only `--json` prints failures' times.
+    readsTimes: json,
     outcome,
     missed(dateTemplate, text, start, end) {
       tally.lines++;

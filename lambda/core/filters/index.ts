@@ -129,6 +129,13 @@ export interface LogMatcher {
 
 /** Receives the lines of {@link LogMatcher.matchLogText}; `n` is the 1-based line number. */
 export interface LogTextSink {
+  /**
+   * False when the sink never reads the `time` of a failure or unbannable id (fail2ban-regex's
+   * statistics show none): a line's date may then be left unconverted until `time` is read, when it
+   * is computed (the same value; `time` is then an accessor, which `JSON.stringify` includes and a
+   * spread copy does not). Default true.
+   */
+  readonly readsTimes?: boolean;
   /** A line the full engine ran on: its outcome. */
   outcome(outcome: LineOutcome, n: number): void;
   /**

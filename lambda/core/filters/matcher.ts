@@ -284,6 +284,75 @@ function gateSpan(
   return false;
 }
 
+/**
+ * A dated line's time left to compute (see {@link LogTextSink.readsTimes}): the time of the date
+ * that template `template` finds at the start of `line`.
+ */
+interface PendingTime {
+  readonly line: string;
+  readonly now: number;
+  readonly template: number;
+}
+
+/** A line's time: its date's, the event's, the carried one, none (null), or pending. */
+type LineTime = number | null | PendingTime;
+
+/** The time of a pending date, computed once. */
+function pendingTimeOf(dates: DateDetector, p: PendingTime): number | null {
+  return dates.timeAt(p.line, p.now, p.template) ?? null;
+}
+
+/** Something whose `time` is a pending date's, converted when first read. */
+abstract class PendingTimed {
+  readonly #pending: PendingTime;
+  readonly #dates: DateDetector;
+  #time: number | null | undefined;
+  constructor(pending: PendingTime, dates: DateDetector) {
+    this.#pending = pending;
+    this.#dates = dates;
+  }
+  get time(): number | null {
+    if (this.#time === undefined) this.#time = pendingTimeOf(this.#dates, this.#pending);
+    return this.#time;
+  }
+}
+
+/** A {@link Failure} whose line's date is converted to a time when `time` is first read. */
+class PendingTimeFailure extends PendingTimed implements Failure {
+  constructor(
+    readonly host: string,
+    readonly failregex: number,
+    readonly line: string,
+    readonly groups: Readonly<Record<string, string>>,
+    readonly id: string,
+    pending: PendingTime,
+    dates: DateDetector,
+  ) {
+    super(pending, dates);
+  }
+  toJSON(): Failure {
+    const { host, time, failregex, line, groups, id } = this;
+    return { host, time, failregex, line, groups, id };
+  }
+}
+
+/** An {@link Unbannable} whose time is computed when first read. */
+class PendingTimeUnbannable extends PendingTimed implements Unbannable {
+  constructor(
+    readonly id: string,
+    readonly failregex: number,
+    readonly groups: Readonly<Record<string, string>>,
+    pending: PendingTime,
+    dates: DateDetector,
+  ) {
+    super(pending, dates);
+  }
+  toJSON(): Unbannable {
+    const { id, failregex, time, groups } = this;
+    return { id, failregex, time, groups };
+  }
+}
+
 /** Adds the named groups of match `m` of `re` to `out` by Python name, but `skip`. */
 function groupsInto<T extends Record<string, string | number>>(
   re: CompiledRegex,
@@ -404,7 +473,7 @@ export function createLogMatcher(
     m: RegExpExecArray,
     text: string,
     preGroups: Record<string, string> | undefined,
-    time: number | null,
+    time: LineTime,
     line: string,
     failures: Failure[],
     unbannable: Unbannable[],
@@ -446,7 +515,11 @@ export function createLogMatcher(
       (address !== undefined ? normalizeCached(address) : undefined) ??
       (fid !== undefined ? normalizeCached(fid) : undefined) ??
       normalizeCached(idText);
-    if (host !== undefined) {
+    if (typeof time === 'object' && time !== null) {
+      if (host !== undefined) {
+        failures.push(new PendingTimeFailure(host, r, line, stringGroups, idText, time, dates));
+      } else unbannable.push(new PendingTimeUnbannable(idText, r, stringGroups, time, dates));
+    } else if (host !== undefined) {
       failures.push({
         host,
         time,
@@ -470,7 +543,7 @@ export function createLogMatcher(
     detected?: DateMatch | null,
     gated = false,
   ): LineOutcome => {
-    let time: number | null = timestamp ?? null;
+    let time: LineTime = timestamp ?? null;
     let dateTemplate: string | undefined;
     let hasDate = false;
     let before = line;
@@ -493,6 +566,22 @@ export function createLogMatcher(
       undated();
       if (timestamp === undefined) time = currentLastTime();
     }
+    return matchDated(line, before, dateText, after, time, dateTemplate, gated);
+  };
+
+  /**
+   * The rest of {@link processLine} once the line is split around its date (`before`, the date
+   * text, `after`) and its time is known (or pending).
+   */
+  const matchDated = (
+    line: string,
+    before: string,
+    dateText: string,
+    after: string,
+    time: LineTime,
+    dateTemplate: string | undefined,
+    gated: boolean,
+  ): LineOutcome => {
     let text: string;
     if (maxlines > 1) {
       buffer.push([before, dateText, after]);
@@ -629,6 +718,7 @@ export function createLogMatcher(
     // The template tried first, its name and its quickEnd regex (null: none), kept up to date
     // after each line that detect may have moved to another template.
     const quickable = gate.useful && dating;
+    const lazyTimes = sink.readsTimes === false;
     let template = dates.lastTemplate();
     let templateName = dates.templateName(template);
     let quick = quickable ? dates.quickRegex() : null;
@@ -655,17 +745,25 @@ export function createLogMatcher(
           // Most lines are missed: the whole line (so the rest after its date too) cannot pass the
           // gate, mostly told by the next stop literal lying beyond it, and quickEnd finds its
           // date (from the template tried first, and sure to convert). That is all there is to
-          // know, without the date's time. A line that may pass is detected in full at once
-          // (quickEnd would only repeat the date regex).
+          // know, without the date's time, which stays pending (computed if a later line reads
+          // it).
           if (nextStop < start) nextStop = firstOf(specialLits, stopLits, next, text, start);
-          if (nextStop >= end || !gateSpan(gate, earlyIgnore, next, text, start, end)) {
+          const maybe = nextStop < end && gateSpan(gate, earlyIgnore, next, text, start, end);
+          // A line that may pass is detected in full at once (quickEnd would only repeat the
+          // date regex), unless the sink reads no times: then quickEnd's date is all it needs.
+          if (!maybe || lazyTimes) {
             quick.lastIndex = 0;
             if (quick.test(line) && quick.lastIndex > 0) {
+              const dateEnd = quick.lastIndex;
               pendingLine = line;
               pendingNow = now;
               pendingTemplate = template;
               carriedTime = false;
-              sink.missed(templateName, text, start, end, n);
+              if (maybe && gateSpan(gate, earlyIgnore, next, text, start + dateEnd, end)) {
+                const time: PendingTime = { line, now, template };
+                const after = line.slice(dateEnd);
+                sink.outcome(matchDated(line, '', '', after, time, templateName, true), n);
+              } else sink.missed(templateName, text, start, end, n);
               continue;
             }
           }

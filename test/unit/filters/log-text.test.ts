@@ -168,13 +168,26 @@ interface Seen {
   readonly ignoreHit: number | undefined;
 }
 
+// Failures and unbannable ids field by field: a time computed when read is read here.
 const seen = (o: LineOutcome, n: number): Seen => ({
   n,
   line: o.line,
   status: o.status,
   dateTemplate: o.dateTemplate,
-  failures: o.failures,
-  unbannable: o.unbannable,
+  failures: o.failures.map((f) => ({
+    host: f.host,
+    time: f.time,
+    failregex: f.failregex,
+    line: f.line,
+    groups: f.groups,
+    id: f.id,
+  })),
+  unbannable: o.unbannable.map((u) => ({
+    id: u.id,
+    failregex: u.failregex,
+    time: u.time,
+    groups: u.groups,
+  })),
   regexHits: o.regexHits,
   ignoreHit: o.ignoreHit,
 });
@@ -193,18 +206,29 @@ function slow(filter: Filter, text: string, checkAllRegex: boolean): Seen[] {
   return out;
 }
 
-/** matchLogText over `text` cut into chunks of whole lines at `cuts`; also counts fast misses. */
+/**
+ * matchLogText over `text` cut into chunks of whole lines at `cuts`; also counts fast misses, and
+ * failures whose time is left to compute when read (only with `readsTimes` false).
+ */
 function fast(
   filter: Filter,
   text: string,
   checkAllRegex: boolean,
   cuts: readonly number[] = [],
-): { seen: Seen[]; gated: number } {
+  readsTimes = true,
+): { seen: Seen[]; gated: number; pendingTimes: number } {
   const m = filter.createMatcher({ checkAllRegex });
   const out: Seen[] = [];
   let gated = 0;
+  let pendingTimes = 0;
   const sink = {
-    outcome: (o: LineOutcome, n: number) => out.push(seen(o, n)),
+    readsTimes,
+    outcome: (o: LineOutcome, n: number) => {
+      for (const f of o.failures) {
+        if (Object.getOwnPropertyDescriptor(f, 'time') === undefined) pendingTimes++;
+      }
+      out.push(seen(o, n));
+    },
     missed: (
       dateTemplate: string | undefined,
       t: string,
@@ -241,7 +265,7 @@ function fast(
     n = m.matchLogText(text.slice(from, to), NOW, sink, n + 1);
     from = to;
   }
-  return { seen: out, gated };
+  return { seen: out, gated, pendingTimes };
 }
 
 describe('matchLogText = matchEvent per line', () => {
@@ -253,6 +277,25 @@ describe('matchLogText = matchEvent per line', () => {
           expect(fast(filter, text, checkAll).seen).toEqual(slow(filter, text, checkAll));
         }),
         { numRuns: 150 },
+      );
+    },
+  );
+
+  it.each(FILTERS)(
+    '%s: same outcomes and times for a sink that reads no times (property)',
+    (_name, filter) => {
+      fc.assert(
+        fc.property(
+          logText,
+          fc.boolean(),
+          fc.array(fc.nat(4000), { maxLength: 3 }),
+          (text, checkAll, cuts) => {
+            expect(fast(filter, text, checkAll, cuts, false).seen).toEqual(
+              slow(filter, text, checkAll),
+            );
+          },
+        ),
+        { numRuns: 100 },
       );
     },
   );
@@ -279,6 +322,38 @@ describe('matchLogText = matchEvent per line', () => {
     expect(r.gated).toBe(2);
     expect(r.seen.map((s) => s.status)).toEqual(['missed', 'matched', 'missed']);
     expect(r.seen).toEqual(slow(filter, text, true));
+    expect(r.pendingTimes).toBe(0);
+    // A sink that reads no times gets the matched line's failure with its time computed when
+    // read: the same time.
+    const lazy = fast(filter, text, true, [], false);
+    expect(lazy.pendingTimes).toBe(1);
+    expect(lazy.seen).toEqual(slow(filter, text, true));
+    expect(lazy.seen[1]?.failures[0]?.time).toBe(Date.UTC(2024, 3, 9, 17, 5, 44));
+  });
+
+  it('a failure whose time is computed when read serializes like any other', () => {
+    const filter = FILTERS.find(([n]) => n === 'freeswitch')?.[1] as Filter;
+    const line =
+      "2024-04-09 17:05:44.250000 97.44% [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [1001@x] from ip 203.0.113.9";
+    const failures: LineOutcome['failures'][number][] = [];
+    const sink = {
+      readsTimes: false,
+      outcome: (o: LineOutcome) => failures.push(...o.failures),
+      missed: () => {},
+    };
+    filter.createMatcher({}).matchLogText(`x\n${line}\n`, NOW, sink);
+    const [f] = failures;
+    expect(Object.getOwnPropertyDescriptor(f, 'time')).toBeUndefined();
+    const time = Date.UTC(2024, 3, 9, 17, 5, 44, 250);
+    expect(JSON.parse(JSON.stringify(f))).toEqual({
+      host: '203.0.113.9',
+      time,
+      failregex: f?.failregex,
+      line,
+      groups: { ...f?.groups },
+      id: '203.0.113.9',
+    });
+    expect(f?.time).toBe(time);
   });
 
   it('never gates a multi-line filter (its buffer sees every line)', () => {
