@@ -36,6 +36,10 @@ export interface LocalState {
   readonly ec2: { readonly endpoint: string; readonly region: string };
   /** The local Lambda Invoke endpoint serving the enforcer (local/lambda-endpoint.ts). */
   readonly lambda: { readonly endpoint: string; readonly enforcerFunctionName: string };
+  /** The local S3 endpoint holding the published ban list and agent heartbeats (local/s3-endpoint.ts). */
+  readonly s3?: { readonly endpoint: string; readonly bucket: string };
+  /** The local CloudWatch Logs endpoint (local/logs-endpoint.ts). */
+  readonly logs?: { readonly endpoint: string; readonly region: string };
   /** The raw configuration (the shape of cdk.json's `cloudjail` key). */
   readonly config: unknown;
 }
