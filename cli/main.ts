@@ -8,6 +8,7 @@ import { register as registerAgentConfig } from './commands/agent-config.js';
 import { register as registerBan } from './commands/ban.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerIgnore } from './commands/ignore.js';
+import { register as registerImport } from './commands/import.js';
 import { register as registerLocal } from './commands/local.js';
 import { register as registerRegex } from './commands/regex.js';
 import { register as registerReplay } from './commands/replay.js';
@@ -28,6 +29,7 @@ const commands: RegisterCommand[] = [
   registerDemo,
   registerLocal,
   registerAgentConfig,
+  registerImport,
 ];
 
 export function buildProgram(): Command {

@@ -14,6 +14,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CloudjailError } from '../lambda/core/errors.js';
+import { filterExtension } from '../lambda/core/filters/extension.js';
 import { type FilterFileSource, loadFilter } from '../lambda/core/filters/index.js';
 
 export interface FilterBundlePlan {
@@ -76,22 +77,38 @@ export function planFilterBundle(
       .map(stem),
   );
   const prefix = `${lambdaDir.replace(/\/+$/, '')}/`;
+  const localFiles: FilterFileSource = { read: readFile, list: listDir };
   const plans = specs.map((spec, index): FilterBundlePlan | undefined => {
     const at = `jails[${index}].filter`;
     const file = userFilterPath(spec);
     let lambdaSpec = spec;
     let userDir: string | undefined;
+    // A `.local` extending a built-in ships into its own subdirectory (see core/filters/extension.ts).
+    let subdir: string | undefined;
     if (file) {
       const absolute = isAbsolute(file) ? file : resolve(configDir, file);
-      if (readFile(absolute) === undefined) {
+      const extension = filterExtension(absolute, builtinDir, localFiles);
+      if (readFile(absolute) === undefined && !extension) {
         problems.push(
           `${at}: filter file ${JSON.stringify(file)} not found (looked at ${absolute})`,
         );
         return undefined;
       }
-      lambdaSpec = spec.replace(file, `${prefix}${basename(absolute)}`);
+      if (extension) subdir = `extend-${index}`;
+      lambdaSpec = spec.replace(
+        file,
+        `${prefix}${subdir ? `${subdir}/` : ''}${basename(absolute)}`,
+      );
       userDir = dirname(absolute);
     }
+    /** The local file behind a path relative to the package's filter directory, if the user's. */
+    const userPath = (relative: string): string | undefined => {
+      if (!userDir) return undefined;
+      if (subdir === undefined) return join(userDir, relative);
+      return relative.startsWith(`${subdir}/`)
+        ? join(userDir, relative.slice(subdir.length + 1))
+        : undefined;
+    };
     const reads = new Map<string, string>();
     const outside: string[] = [];
     // The package's filter directory as the detector will see it.
@@ -103,8 +120,8 @@ export function planFilterBundle(
           return undefined;
         }
         const relative = path.slice(prefix.length);
-        if (userDir) {
-          const local = join(userDir, relative);
+        const local = userPath(relative);
+        if (local !== undefined) {
           const text = readFile(local);
           if (text !== undefined) {
             reads.set(relative, local);
@@ -117,7 +134,8 @@ export function planFilterBundle(
         if (!dir.startsWith(prefix)) return [];
         const relative = dir.slice(prefix.length);
         const names = new Set(listDir(join(builtinDir, relative)));
-        if (userDir) for (const n of listDir(join(userDir, relative))) names.add(n);
+        const local = userPath(relative);
+        if (local !== undefined) for (const n of listDir(local)) names.add(n);
         return [...names].sort();
       },
     };

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filterExtension } from '../core/filters/extension.js';
 import {
   type Filter,
   type FilterFileSource,
@@ -52,7 +53,10 @@ export function loadBuiltinOrFileFilter(
   if (isPath && !name.startsWith('/')) {
     fullSpec = resolve(name) + spec.trim().slice(name.length);
   }
-  const filterDir = isPath ? resolve(fullSpec.replace(/\[.*$/, ''), '..') : builtinDir;
+  const file = fullSpec.replace(/\[.*$/, '').trim();
+  // A `.local` extends the built-in of the same name (core/filters/extension.ts).
+  const extendsBuiltin = isPath && filterExtension(file, builtinDir, nodeFilterFiles) !== undefined;
+  const filterDir = isPath && !extendsBuiltin ? resolve(file, '..') : builtinDir;
   return loadFilter(fullSpec, {
     files: nodeFilterFiles,
     filterDir,

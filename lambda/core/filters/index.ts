@@ -7,6 +7,7 @@
 import { FilterError } from '../errors.js';
 import { assembleFilter } from './assemble.js';
 import { createDateDetector } from './date/index.js';
+import { filterExtension } from './extension.js';
 import { parseFilterSpec } from './filter-spec.js';
 import type { FilterFileSource } from './ini.js';
 import { type CompiledFilter, createLogMatcher } from './matcher.js';
@@ -185,7 +186,10 @@ export function filterPath(name: string, filterDir: string): string {
  */
 export function loadFilter(spec: string, options: LoadFilterOptions): Filter {
   const parsed = parseFilterSpec(spec);
-  const path = filterPath(parsed.name, options.filterDir);
+  // `<dir>/freeswitch.local` extends the filter directory's freeswitch.conf (extension.ts).
+  const extension = filterExtension(parsed.name, options.filterDir, options.files);
+  if (extension) options = { ...options, files: extension.files };
+  const path = extension?.base ?? filterPath(parsed.name, options.filterDir);
   if (options.files.read(path) === undefined) {
     throw new FilterError(
       parsed.name === path
