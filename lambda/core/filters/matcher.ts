@@ -642,7 +642,12 @@ export function createLogMatcher(
   };
 
   /** Characters that make a line non-plain (see isPlainLine): it goes through matchEvent. */
-  const specials = ['\r', '\x1b', ...(filter.steps.includes('json') ? ['{'] : [])];
+  const specials = [
+    '\r',
+    '\x1b',
+    ...(filter.steps.includes('ansi') ? ['#033['] : []),
+    ...(filter.steps.includes('json') ? ['{'] : []),
+  ];
   const specialLits = [...gate.lits, ...specials];
   /**
    * Literals without which no line passes the gate: those of the failregexes (of the prefregex

@@ -48,7 +48,7 @@ export function parsePreprocessSteps(value: string | undefined): PreprocessStep[
  * - Without steps: the message split on `\n` (a trailing `\r` is dropped from each line, as
  *   fail2ban strips line ends), and a trailing empty line dropped.
  * - `ansi`: removes terminal escape sequences (FreeSWITCH's colourised console writes
- *   `ESC[m ESC[35m` in front of a WARNING line).
+ *   `ESC[m ESC[35m` in front of a WARNING line), also as rsyslog escapes them (`#033[1;33m`).
  * - `json`: a line that is a FreeSWITCH (`mod_console json=true`) or Asterisk (`[json]` formatter)
  *   JSON record becomes the equivalent plain-text log line, so the same regexes apply; any other
  *   line is left unchanged. A JSON message holding several lines yields several lines.
@@ -86,6 +86,7 @@ export function isPlainLine(message: string, steps: readonly PreprocessStep[]): 
     message.indexOf('\n') < 0 &&
     message.indexOf('\r') < 0 &&
     message.indexOf('\x1b') < 0 &&
+    (!steps.includes('ansi') || message.indexOf('#033[') < 0) &&
     (steps.length === 0 || !steps.includes('json') || message.indexOf('{') < 0)
   );
 }
@@ -115,10 +116,14 @@ function splitLines(text: string): string[] {
 }
 
 // CSI sequences (ESC [ params intermediates final), e.g. colour codes `ESC[35m` and `ESC[m`, plus
-// any other two-byte ESC sequence.
-const ANSI_RE = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])/g;
+// any other two-byte ESC sequence; and the same CSI sequences as rsyslog writes them when it
+// escapes control characters on receive (the default): ESC becomes the text `#033`, so a colour
+// arrives as `#033[1;33m`. Only complete CSI sequences are removed, so no other text changes; an
+// attacker writing such text into a field only removes characters from their own field (the
+// address slots are anchored on server-written text either way).
+const ANSI_RE = /(?:\u001b|#033)\[[0-9;?]*[ -/]*[@-~]|\u001b[@-Z\\-_]/g;
 
-/** Removes ANSI terminal escape sequences. */
+/** Removes ANSI terminal escape sequences, raw or escaped by rsyslog (`#033[1;33m`). */
 export function stripAnsi(text: string): string {
   return text.replace(ANSI_RE, '');
 }

@@ -14,7 +14,7 @@ import {
 } from '../../../lambda/core/filters/index.js';
 import { normalizeHost } from '../../../lambda/core/ip-address.js';
 import { ATTACK_CASES, attackerText, realAddress } from './attack-cases.js';
-import { EVENT_CASES } from './injection-cases.js';
+import { EVENT_CASES, ISSUE14_CASES } from './injection-cases.js';
 
 const FILTER_DIR = join(resolve(import.meta.dirname, '../../..'), 'filter.d');
 const NOW = Date.UTC(2024, 3, 10, 12, 0, 0);
@@ -65,7 +65,7 @@ describe('built-in filters load', () => {
 });
 
 describe('named cases: exact address per format and injection trick', () => {
-  it.each(EVENT_CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+  it.each([...EVENT_CASES, ...ISSUE14_CASES].map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(hosts(c.filter, c.options, c.event)).toEqual(c.host === null ? [] : [c.host]);
   });
 });

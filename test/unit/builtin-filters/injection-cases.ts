@@ -306,3 +306,62 @@ export const EVENT_CASES: readonly EventCase[] = [
     host: null,
   },
 ];
+
+/** Line shapes from public FreePBX/FreeSWITCH threads (issue 14), our own test lines. */
+const FREEPBX_SYSLOG = 'Nov  5 10:00:00 pbx01 freepbx[2101]:';
+export const ISSUE14_CASES: readonly EventCase[] = [
+  {
+    name: 'AST FreePBX syslog tag freepbx[pid]',
+    filter: 'asterisk',
+    event: `${FREEPBX_SYSLOG} NOTICE[2150]: chan_sip.c:28011 in handle_request_register: Registration from '"4120" <sip:4120@198.51.100.70>' failed for '203.0.113.171:5062' - Wrong password`,
+    host: '203.0.113.171',
+  },
+  {
+    name: 'AST FreePBX syslog tag with rsyslog-escaped colours (#033[…m)',
+    filter: 'asterisk',
+    event: `${FREEPBX_SYSLOG} [2024-11-05 10:00:00] #033[1;33mNOTICE#033[0m[2150]: #033[1;37mres_pjsip/pjsip_distributor.c#033[0m:#033[1;37m676#033[0m #033[1;37mlog_failed_request#033[0m: Request 'REGISTER' from '<sip:4121@198.51.100.70>' failed for '203.0.113.172:5060' (callid: 7f1e2d3c4b) - No matching endpoint found`,
+    host: '203.0.113.172',
+  },
+  {
+    name: 'AST rsyslog-escaped colours, asterisk tag, IPv6',
+    filter: 'asterisk',
+    event: `Nov  5 10:00:00 pbx01 asterisk[2101]: #033[1;33mNOTICE#033[0m[2150]: chan_sip.c:28011 in handle_request_register: Registration from '<sip:4122@pbx.example.net>' failed for '[2001:db8:bad::172]:5060' - No matching peer found`,
+    host: '2001:db8:bad::172',
+  },
+  {
+    name: 'AST escaped colour text in the To header cannot move the address slot',
+    filter: 'asterisk',
+    event: `${FREEPBX_SYSLOG} NOTICE[2150]: chan_sip.c:28011 in handle_request_register: Registration from '<sip:x#033[0m' failed for '192.0.2.190' - Wrong password#033[0m@x>' failed for '203.0.113.173' - Wrong password`,
+    host: '203.0.113.173',
+  },
+  {
+    name: 'AST a fake freepbx tag inside the message is not a prefix',
+    filter: 'asterisk',
+    event: `[2024-11-05 10:00:00] VERBOSE[2150] pbx.c: x freepbx[1]: NOTICE[1]: chan_sip.c: Registration from 'x' failed for '192.0.2.191' - Wrong password`,
+    host: null,
+  },
+  {
+    name: 'FS register acl without an ACL name',
+    filter: 'freeswitch',
+    event: `2024-11-05 10:00:00.123456 98.10% [WARNING] sofia_reg.c:2110 IP 203.0.113.174 Rejected by register acl`,
+    host: '203.0.113.174',
+  },
+  {
+    name: 'FS register acl without a name, through syslog with escaped colours',
+    filter: 'freeswitch',
+    event: `Nov  5 10:00:00 fs01 freeswitch[990]: 2024-11-05 10:00:00.123456 #033[33m[WARNING] sofia_reg.c:2110 IP 2001:db8:bad::174 Rejected by register acl#033[0m`,
+    host: '2001:db8:bad::174',
+  },
+  {
+    name: 'FS register acl: trailing text after the address is not accepted',
+    filter: 'freeswitch',
+    event: `2024-11-05 10:00:00.123456 98.10% [WARNING] sofia_reg.c:2110 IP 203.0.113.175 Rejected by register acl 192.0.2.192`,
+    host: null,
+  },
+  {
+    name: 'FS user name with an injected "from ip": the server-written address wins',
+    filter: 'freeswitch',
+    event: `2024-11-05 10:00:00.123456 98.10% [WARNING] sofia_reg.c:1788 SIP auth failure (REGISTER) on sofia profile 'external' for [x] from ip 192.0.2.193#033[0m@198.51.100.5] from ip 203.0.113.176`,
+    host: '203.0.113.176',
+  },
+];
