@@ -47,6 +47,7 @@ export const ATTACK_CASES: readonly AttackCase[] = [
   {
     name: 'FS auth challenge user (mode=extra)',
     filter: 'freeswitch',
+    options: { mode: 'extra' },
     matchesClean: true,
     build: (a, ip) =>
       `${FS} sofia_reg.c:1842 SIP auth challenge (REGISTER) on sofia profile 'internal' for [${a}@tel.example.com] from ip ${ip}`,

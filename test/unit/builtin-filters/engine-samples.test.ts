@@ -1,7 +1,8 @@
 /**
  * The built-in filters through cloudjail's engine on sample files (fail2ban's rules, via the
  * shared harness): fail2ban's upstream samples for freeswitch/asterisk, where `{}` means the
- * filter file's defaults (FreeSWITCH mode `extra`), and our own samples covering every entry of
+ * filter file's defaults (FreeSWITCH mode `extra` in fail2ban; ours defaults to `normal`, so the
+ * samples run with a freeswitch.local setting extra), and our own samples covering every entry of
  * the log-format catalogue, including the ANSI/JSON lines only cloudjail can read.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,8 +17,18 @@ const FILTER_DIR = join(ROOT, 'filter.d');
 const FIXTURES = join(ROOT, 'test/fixtures/logs');
 const CORPUS = resolve(ROOT, '../shared/corpus/fail2ban-samples');
 
+/**
+ * The filter files, plus a `freeswitch.local` setting `mode = extra`: the sample files' `{}` option
+ * set means fail2ban's file default (extra), while our file defaults to normal (issue 14).
+ */
+export const EXTRA_MODE_LOCAL = '[Definition]\nmode = extra\n';
 const files: FilterFileSource = {
-  read: (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined),
+  read: (path) =>
+    path === join(FILTER_DIR, 'freeswitch.local')
+      ? EXTRA_MODE_LOCAL
+      : existsSync(path)
+        ? readFileSync(path, 'utf8')
+        : undefined,
 };
 
 describe('built-in filters on sample files (cloudjail engine)', () => {

@@ -56,11 +56,13 @@ describe('built-in filters load', () => {
     expect(f.prefregex).toMatch(/F-CONTENT|content/);
   });
 
-  it('freeswitch defaults to mode extra (challenges count), normal does not', () => {
+  it('freeswitch defaults to mode normal (challenges do not count); extra and ddos are opt-in', () => {
     const challenge =
       "2024-04-09 17:09:01.000001 97.00% [WARNING] sofia_reg.c:1842 SIP auth challenge (REGISTER) on sofia profile 'internal' for [3109@tel.example.com] from ip 198.51.100.51";
-    expect(hosts('freeswitch', undefined, challenge)).toEqual(['198.51.100.51']);
+    expect(hosts('freeswitch', undefined, challenge)).toEqual([]);
     expect(hosts('freeswitch', { mode: 'normal' }, challenge)).toEqual([]);
+    expect(hosts('freeswitch', { mode: 'extra' }, challenge)).toEqual(['198.51.100.51']);
+    expect(hosts('freeswitch', { mode: 'ddos' }, challenge)).toEqual(['198.51.100.51']);
   });
 });
 

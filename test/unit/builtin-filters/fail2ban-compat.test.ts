@@ -21,8 +21,23 @@ const hasFail2ban =
   spawnSync(PYTHON, ['-c', 'import fail2ban.tests.samplestestcase'], { encoding: 'utf8' })
     .status === 0;
 
+/**
+ * A configuration directory whose filter.d holds our filters plus a `freeswitch.local` setting
+ * `mode = extra`: the sample files' `{}` option set means fail2ban's file default (extra), while
+ * our file defaults to normal (issue 14). The fail2ban way: a .local beside the .conf.
+ */
+function extraModeBase(): string {
+  const base = mkdtempSync(join(tmpdir(), 'cj-f2b-base-'));
+  mkdirSync(join(base, 'filter.d'));
+  for (const name of ['freeswitch.conf', 'asterisk.conf']) {
+    symlinkSync(join(ROOT, 'filter.d', name), join(base, 'filter.d', name));
+  }
+  writeFileSync(join(base, 'filter.d', 'freeswitch.local'), '[Definition]\nmode = extra\n');
+  return base;
+}
+
 function runSamples(logsDir: string, names: string[]) {
-  const r = spawnSync(PYTHON, [SCRIPT, ROOT, logsDir, ...names], {
+  const r = spawnSync(PYTHON, [SCRIPT, extraModeBase(), logsDir, ...names], {
     encoding: 'utf8',
     timeout: 60_000,
   });
