@@ -40,6 +40,8 @@ export interface JailConfig {
   /** Zone of log dates written without one (IANA name or UTC+hhmm). */
   readonly timezone: string;
   readonly increment: BantimeIncrement;
+  /** Count distinct user names (`<F-USER>`) per address instead of failures; set only when true. */
+  readonly distinctUsers?: true;
 }
 
 export const JAIL_DEFAULTS = {
@@ -64,6 +66,7 @@ const JAIL_KEYS = new Set([
   'bantime.multipliers',
   'bantime.maxtime',
   'bantime.overalljails',
+  'distinctUsers',
 ]);
 
 function describe(v: unknown): string {
@@ -256,6 +259,8 @@ function parseJail(raw: unknown, path: string, problems: string[]): JailConfig |
       problems.push(`${path}.timezone: ${describe(raw.timezone)} is not an IANA zone or UTC+hhmm`);
   }
   const increment = parseIncrement(raw, path, problems);
+  const distinct = raw.distinctUsers ?? false;
+  if (typeof distinct !== 'boolean') problems.push(`${path}.distinctUsers: must be true or false`);
   if (problems.length > start) return undefined;
   return {
     name: name as string,
@@ -268,6 +273,7 @@ function parseJail(raw: unknown, path: string, problems: string[]): JailConfig |
     deny: deny.value ?? DENY_ALL,
     timezone,
     increment,
+    ...(distinct === true ? { distinctUsers: true as const } : {}),
   };
 }
 

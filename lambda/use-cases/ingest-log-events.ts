@@ -15,8 +15,9 @@ import { type Ban, isBanActive } from '../core/ban.js';
 import type { LogMatcher } from '../core/filters/index.js';
 import { CidrSet, hostCidr } from '../core/ip-address.js';
 import { banDuration } from '../core/policy/ban-policy.js';
+import { evaluateJailWindow, tagUser, thinDistinctUsers } from '../core/policy/distinct-users.js';
 import { formatDuration, PERMANENT } from '../core/policy/duration.js';
-import { evaluateWindow, type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
+import { type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
 import type { BanStore, IgnoreEntry, PutBanResult } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
 
@@ -198,7 +199,7 @@ async function decideBan(
       report.alreadyBanned += failures.length;
       return 'already-banned';
     }
-    const decision = evaluateWindow(c.stored, cfg.maxretry, cfg.findtime, previous?.lastFailureAt);
+    const decision = evaluateJailWindow(c.stored, cfg, previous?.lastFailureAt);
     if (!decision.ban) return 'no-ban';
     if (cfg.increment.overalljails && history === undefined) {
       history = await deps.store.bansOf(c.cidr);
@@ -218,7 +219,7 @@ async function decideBan(
       source: 'detector',
       failures: decision.count,
       banCount: (previous?.banCount ?? 0) + 1,
-      reason: `${decision.count} failures in ${formatDuration(cfg.findtime)}`,
+      reason: `${decision.count} ${cfg.distinctUsers ? 'distinct users' : 'failures'} in ${formatDuration(cfg.findtime)}`,
       matches,
       logGroup: batch.logGroup,
       logStream: batch.logStream,
@@ -350,7 +351,12 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       for (const outcome of outcomes) {
         for (const failure of outcome.failures) {
           // The event id plus the failure's position identify it across redeliveries.
-          const id = `${event.id}:${k++}`;
+          const id = tagUser(
+            `${event.id}:${k++}`,
+            jail.config.distinctUsers
+              ? (failure.groups['user'] ?? failure.groups['alt_user1'])
+              : undefined,
+          );
           report.failures++;
           if (global.set.has(failure.host) || jailSet.set.has(failure.host)) {
             report.allowlisted++;
@@ -411,7 +417,11 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
     const cfg = p.jail.config;
     const previous = recordOf(c);
     const consumed = new Set(previous?.consumedFailureIds ?? []);
-    const thinned = thinFailures(p.failures, cfg.maxretry, cfg.findtime);
+    const thinned = (cfg.distinctUsers ? thinDistinctUsers : thinFailures)(
+      p.failures,
+      cfg.maxretry,
+      cfg.findtime,
+    );
     const kept = consumed.size > 0 ? thinned.filter((f) => !consumed.has(f.id)) : thinned;
     if (kept.length === 0) {
       // Every failure was consumed by the ban already: a redelivery.
@@ -423,7 +433,7 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       !(previous && isBanActive(previous, now)) &&
       !cfg.increment.overalljails &&
       kept.length <= MAX_CONSUMED_IDS &&
-      evaluateWindow(kept, cfg.maxretry, cfg.findtime, previous?.lastFailureAt).ban
+      evaluateJailWindow(kept, cfg, previous?.lastFailureAt).ban
     ) {
       const alone = { pending: p, cidr: c.cidr, stored: kept };
       if ((await decide(alone, previous, true)) === 'created') {
@@ -451,8 +461,7 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
   // 3. Windows that hold maxretry failures: decide on the ban records read in step 1.
   const candidates = recorded.filter(
     (r): r is Recorded & { cidr: string } =>
-      r.cidr !== undefined &&
-      evaluateWindow(r.stored, r.pending.jail.config.maxretry, r.pending.jail.config.findtime).ban,
+      r.cidr !== undefined && evaluateJailWindow(r.stored, r.pending.jail.config).ban,
   );
   await mapLimit(candidates, concurrency, (c) => decide(c, recordOf(c), false));
 

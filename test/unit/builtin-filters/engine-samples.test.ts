@@ -21,7 +21,7 @@ const CORPUS = resolve(ROOT, '../shared/corpus/fail2ban-samples');
  * The filter files, plus a `freeswitch.local` setting `mode = extra`: the sample files' `{}` option
  * set means fail2ban's file default (extra), while our file defaults to normal (issue 14).
  */
-export const EXTRA_MODE_LOCAL = '[Definition]\nmode = extra\n';
+const EXTRA_MODE_LOCAL = '[Definition]\nmode = extra\n';
 const files: FilterFileSource = {
   read: (path) =>
     path === join(FILTER_DIR, 'freeswitch.local')
