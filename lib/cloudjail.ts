@@ -36,7 +36,7 @@ import { ENV } from '../lambda/config/env-names.js';
 import { parseJails } from '../lambda/config/jail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
 import { planFilterBundle } from './filter-bundle.js';
-import { subscriptionFilterPattern } from './filter-patterns.js';
+import { specWords, subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
   enforcementSchedule,
@@ -607,6 +607,7 @@ export class Cloudjail extends Construct {
     });
 
     // --- Log subscriptions -------------------------------------------------------------------
+    const configDir = props.configDir ?? process.cwd();
     for (const [index, group] of this.config.logGroups.entries()) {
       const logGroup = group.create
         ? new logs.LogGroup(this, `SourceLogGroup${index}`, {
@@ -624,7 +625,9 @@ export class Cloudjail extends Construct {
       new logs.SubscriptionFilter(this, `Subscription${index}`, {
         logGroup,
         destination: new logsDestinations.LambdaDestination(this.detector),
-        filterPattern: logs.FilterPattern.literal(subscriptionFilterPattern(specs)),
+        filterPattern: logs.FilterPattern.literal(
+          subscriptionFilterPattern(specs, (spec) => specWords(spec, configDir)),
+        ),
         filterName: `cloudjail-${group.jails.join('-')}`.slice(0, 512),
       });
     }

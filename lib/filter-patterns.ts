@@ -3,14 +3,19 @@
  * runs, cutting Lambda invocations on chatty SBC logs. A pattern is used only where it provably
  * cannot drop a real failure: for each built-in filter, every failregex (in every mode) contains at
  * least one of the listed words, literally and case-sensitively, so a line without any of them
- * cannot match. For anything else (user `.conf` files, unknown filters) there is no pattern: every
- * line goes to the detector.
+ * cannot match. A built-in extended by a `.local` adds words proven from the regexes it adds
+ * ({@link extensionWords}). For anything else (user `.conf` files, unknown filters) there is no
+ * pattern: every line goes to the detector.
  *
  * Patterns use the `%regex%` form rather than quoted terms: a regex matches a substring anywhere in
  * the event (terms are word-based) and needs no quotes or apostrophes, which JSON-encoding log
  * shippers may escape. Only letters and `|` are used (the regex dialect allows no groups). Each
  * pattern counts as ONE of the 5 regex patterns CloudWatch Logs allows per log group.
  */
+import { isAbsolute, resolve } from 'node:path';
+import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import { requiredLiterals } from '../lambda/core/filters/literals.js';
+import { expandRegexTags } from '../lambda/core/filters/regex.js';
 
 /**
  * Words per built-in filter. Why each list is complete:
@@ -47,14 +52,69 @@ export function candidateWords(filterSpec: string): readonly string[] | undefine
   return BUILTIN_WORDS[name];
 }
 
+/** Level names the json preprocessing writes itself: not in the raw event, never a word. */
+const SYNTHESIZED = new Set([
+  'CONSOLE',
+  'ALERT',
+  'CRIT',
+  'ERR',
+  'WARNING',
+  'WARN',
+  'NOTICE',
+  'INFO',
+  'DEBUG',
+]);
+
+/**
+ * Pre-selection words for a built-in extended by a `.local` (`<dir>/freeswitch.local[mode=x]`,
+ * see lambda/core/filters/extension.ts): the built-in's words, plus for every failregex the
+ * extension adds (not in the built-in's own list for the same parameters) the longest letter run
+ * of each of its required literals — a line the regex matches holds one of its literals, so one
+ * of those words. Undefined (no safe pre-selection) when an added regex has a required literal
+ * without a usable letter run, or none at all. `load` loads a filter spec (tests inject one).
+ */
+export function extensionWords(
+  spec: string,
+  load: (spec: string) => { readonly failregex: readonly string[] },
+): readonly string[] | undefined {
+  const name = filterBaseName(spec);
+  if (!name.endsWith('.local')) return undefined;
+  const stem = name.slice(name.lastIndexOf('/') + 1, -'.local'.length);
+  const base = BUILTIN_WORDS[stem];
+  if (!base) return undefined;
+  let added: string[];
+  try {
+    const own = new Set(load(`${stem}${spec.trim().slice(name.length)}`).failregex);
+    added = load(spec).failregex.filter((r) => !own.has(r));
+  } catch {
+    return undefined;
+  }
+  const words = new Set(base);
+  for (const regex of added) {
+    const literals = requiredLiterals(expandRegexTags(regex, 'no'));
+    if (!literals) return undefined;
+    for (const literal of literals) {
+      const runs = (literal.match(/[A-Za-z]+/g) ?? []).filter((r) => !SYNTHESIZED.has(r));
+      const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
+      if (longest.length < 3) return undefined;
+      words.add(longest);
+    }
+  }
+  return [...words];
+}
+
 /**
  * The subscription filter pattern for a log group read by jails with these filter specs: the union
  * of their words, or `''` (every event) as soon as one of them has no safe pre-selection.
+ * `wordsOf` finds a spec's words (default {@link candidateWords}: built-ins only).
  */
-export function subscriptionFilterPattern(filterSpecs: readonly string[]): string {
+export function subscriptionFilterPattern(
+  filterSpecs: readonly string[],
+  wordsOf: (spec: string) => readonly string[] | undefined = candidateWords,
+): string {
   const words = new Set<string>();
   for (const spec of filterSpecs) {
-    const list = candidateWords(spec);
+    const list = wordsOf(spec);
     if (!list) return '';
     for (const word of list) words.add(word);
   }
@@ -69,4 +129,18 @@ export function patternMatches(pattern: string, line: string): boolean {
   if (pattern === '') return true;
   const body = pattern.slice(1, -1);
   return new RegExp(body).test(line);
+}
+
+/**
+ * A jail filter spec's words at synth time: a built-in's, or an extended built-in's (its `.local`
+ * read from disk, a relative path from `configDir`); undefined otherwise.
+ */
+export function specWords(spec: string, configDir: string): readonly string[] | undefined {
+  const words = candidateWords(spec);
+  if (words || !filterBaseName(spec).endsWith('.local')) return words;
+  const name = filterBaseName(spec);
+  const absolute = isAbsolute(name)
+    ? spec
+    : `${resolve(configDir, name)}${spec.trim().slice(name.length)}`;
+  return extensionWords(absolute, (s) => loadBuiltinOrFileFilter(s));
 }

@@ -114,7 +114,7 @@ describe('cloudjail import', () => {
     expect(out.nacl.map((e) => e.cidr)).toEqual(['198.51.100.31/32', '198.51.100.31/32']);
   }, 60_000);
 
-  it('synthesizes: the extension ships beside the built-ins and the log groups keep every CDR line', async () => {
+  it('synthesizes: the extension ships beside the built-ins; its pattern keeps every CDR line', async () => {
     const imported = await importJson('freeswitch-cdr');
     const props = resolveCloudjailProps({ config: imported.config, configDir: tmp });
     expect([...props.userFilterFiles.keys()]).toEqual(['extend-0/freeswitch.local']);
@@ -151,6 +151,8 @@ describe('cloudjail import', () => {
       expect(filters).toHaveLength(2);
       for (const f of filters) {
         const pattern = f.Properties['FilterPattern'] as string;
+        // The built-in's words plus one proven from the regex the .local adds.
+        expect(pattern).toBe('%sofia|registration|FAIL%');
         expect(patternMatches(pattern, cdr('198.51.100.31', '1001')), pattern).toBe(true);
         expect(patternMatches(pattern, fsFailure('10:00:00', '203.0.113.20')), pattern).toBe(true);
       }

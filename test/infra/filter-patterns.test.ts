@@ -6,12 +6,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
 import {
   candidateWords,
+  extensionWords,
   filterBaseName,
   patternMatches,
+  specWords,
   subscriptionFilterPattern,
 } from '../../lib/filter-patterns.js';
+import { ISSUE14_CASES } from '../unit/builtin-filters/injection-cases.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FAIL2BAN_LOGS = '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
@@ -96,5 +100,61 @@ describe('subscription filter patterns', () => {
       expect(body).toMatch(/^[A-Za-z0-9:_#=@/;,\-^$?[\]{}|\\*+.]+$/);
       expect(body).not.toMatch(/[()]/);
     }
+  });
+});
+
+describe('subscription filter patterns: issue 14 lines and extended built-ins', () => {
+  it('keeps every new line shape the built-ins match (FreePBX tag, rsyslog escapes, ACL)', () => {
+    for (const c of ISSUE14_CASES.filter((x) => x.host !== null)) {
+      const pattern = subscriptionFilterPattern([c.filter]);
+      expect(patternMatches(pattern, c.event), c.name).toBe(true);
+    }
+  });
+
+  const CDR_LOCAL = join(
+    PROJECT_ROOT,
+    'test/fixtures/fail2ban-configs/freeswitch-cdr/filter.d/freeswitch.local',
+  );
+  const cdr = '"FAIL2BAN_HOST=198.51.100.31","2024-11-05 10:00:01","1001"';
+
+  it('an extended freeswitch keeps the lines its .local adds (the CDR line has neither built-in word)', () => {
+    expect(patternMatches(subscriptionFilterPattern(['freeswitch']), cdr)).toBe(false);
+    const spec = `${CDR_LOCAL}[mode=normal]`;
+    const words = specWords(spec, PROJECT_ROOT);
+    expect(words).toEqual(['sofia', 'registration', 'FAIL']);
+    const pattern = subscriptionFilterPattern([spec], (s) => specWords(s, PROJECT_ROOT));
+    expect(patternMatches(pattern, cdr)).toBe(true);
+    // Still a pre-selection: noise is dropped.
+    expect(patternMatches(pattern, '"ANSWER","2024-11-05 10:00:01","1001"')).toBe(false);
+    // Every line the extended filter matches passes (the engine is the oracle).
+    const filter = loadBuiltinOrFileFilter(spec);
+    const matcher = filter.createMatcher();
+    const lines = [
+      cdr,
+      ...ISSUE14_CASES.filter((c) => c.filter === 'freeswitch').map((c) => c.event),
+    ];
+    for (const line of lines) {
+      const matched = matcher
+        .matchEvent(line, { now: Date.UTC(2024, 10, 5), timestamp: Date.UTC(2024, 10, 5) })
+        .some((o) => o.failures.length > 0);
+      if (matched) expect(patternMatches(pattern, line), line).toBe(true);
+    }
+  });
+
+  it('no pre-selection when an added regex has no word to prove it (or the spec is not a built-in)', () => {
+    const load = (regexes: string[]) => (s: string) => ({
+      failregex: s.startsWith('freeswitch') ? ['^own <HOST>$'] : ['^own <HOST>$', ...regexes],
+    });
+    expect(extensionWords('/x/freeswitch.local', load(['^<HOST> \\d+$']))).toBeUndefined();
+    expect(extensionWords('/x/freeswitch.local', load(['^.. <HOST>$']))).toBeUndefined();
+    expect(extensionWords('/x/freeswitch.local', load(['^Denied <HOST>$']))).toEqual([
+      'sofia',
+      'registration',
+      'Denied',
+    ]);
+    // A level name only the json preprocessing writes is never a word.
+    expect(extensionWords('/x/freeswitch.local', load(['^\\[WARNING\\] <HOST>$']))).toBeUndefined();
+    expect(extensionWords('/x/sshd.local', load(['^Denied <HOST>$']))).toBeUndefined();
+    expect(specWords('/x/sshd.conf', PROJECT_ROOT)).toBeUndefined();
   });
 });
