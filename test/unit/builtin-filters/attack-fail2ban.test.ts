@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { preprocessEvent } from '../../../lambda/core/filters/preprocess.js';
 import { ATTACK_CASES, type AttackCase, attackerText, realAddress } from './attack-cases.js';
-import { EVENT_CASES } from './injection-cases.js';
+import { EVENT_CASES, ISSUE14_CASES } from './injection-cases.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const SCRIPT = resolve(import.meta.dirname, 'fail2ban-extract.py');
@@ -87,7 +87,7 @@ describe.skipIf(!hasFail2ban)('attacker text never changes the address (fail2ban
 describe.skipIf(!hasFail2ban)('named cases (fail2ban oracle)', () => {
   for (const filter of ['freeswitch', 'asterisk'] as const) {
     it(`${filter}: exact address per format and injection trick`, () => {
-      const cases = EVENT_CASES.filter((c) => c.filter === filter);
+      const cases = [...EVENT_CASES, ...ISSUE14_CASES].filter((c) => c.filter === filter);
       const input = cases.map((c) => ({
         c,
         line: preprocessEvent(c.event, ['ansi', 'json', 'firstline'])[0],
