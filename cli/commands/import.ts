@@ -59,7 +59,12 @@ export function importAgentConfig(result: ImportResult): {
   for (const f of result.logFiles) {
     if (f.format) {
       const built = buildAgentConfig({
-        jail: { name: f.jail, filter: f.format, logGroups: [f.logGroup] },
+        jail: {
+          name: f.jail,
+          filter: f.format,
+          logGroups: [f.logGroup],
+          ...(f.timezone ? { timezone: f.timezone } : {}),
+        },
         file: f.file,
       });
       collect.push(...built.logs.logs_collected.files.collect_list);
@@ -82,6 +87,11 @@ function reportLine(l: ImportReportLine): string {
 }
 
 export function runImport(dir: string, options: ImportCliOptions): void {
+  if (options.nacl !== undefined && !/^acl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(options.nacl)) {
+    throw new CliError(
+      `--nacl: ${JSON.stringify(options.nacl)} is not a network ACL id (acl-0123456789abcdef0)`,
+    );
+  }
   const absolute = resolve(dir);
   if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
     throw new CliError(

@@ -80,6 +80,7 @@ describe('cloudjail import', () => {
         [['import', join(tmp, 'nowhere')], /not a directory/],
         [['import', empty], /no jail\.conf or jail\.local in/],
         [['import', join(FIXTURES, 'blacklist'), '--jail', 'sshd'], /no jail \[sshd\]/],
+        [['import', join(FIXTURES, 'blacklist'), '--nacl', 'acl-x'], /--nacl: "acl-x" is not/],
       ] as const) {
         const r = await cloudjail(args);
         expect(r.code, args.join(' ')).toBe(2);
@@ -160,6 +161,34 @@ describe('cloudjail import', () => {
       rmSync(outdir, { recursive: true, force: true });
     }
   }, 150_000);
+
+  it('replays each imported jail on the sample logs: attackers banned, exit 0', async () => {
+    // recidive's asterisk jail has maxretry 10: twelve wrong passwords from one address.
+    const twelve = join(tmp, 'asterisk-12.log');
+    writeFileSync(
+      twelve,
+      Array.from(
+        { length: 12 },
+        (_, i) =>
+          `[2024-11-05 10:00:${String(10 + i)}] NOTICE[2150] chan_sip.c: Registration from '<sip:4120@pbx.example.net>' failed for '203.0.113.180:5060' - Wrong password\n`,
+      ).join(''),
+    );
+    for (const [fixture, sample] of [
+      ['freeswitch-ufw', 'samples/freeswitch.log'],
+      ['asterisk-iptables', 'samples/asterisk.log'],
+      ['recidive', twelve],
+    ] as const) {
+      const { config } = await importJson(fixture, ['--nacl', 'acl-0c10d0a1b2c3d4e5f']);
+      const file = join(tmp, `${fixture}.json`);
+      writeFileSync(file, JSON.stringify(config));
+      const r = await cloudjail(['replay', sample, '--config', file, '--json']);
+      expect(r.stderr, fixture).toBe('');
+      expect(r.code, fixture).toBe(0);
+      const out = lastJson(r) as { banned: string[]; nacl: unknown[]; notEnforced: number };
+      expect(out.banned.length, fixture).toBeGreaterThan(0);
+      expect(out.nacl.length, fixture).toBeGreaterThan(0);
+    }
+  }, 120_000);
 
   it("synthesizes and validates every fixture configuration (and Debian's when installed)", async () => {
     const dirs = ['freeswitch-ufw', 'asterisk-iptables', 'blacklist', 'recidive'];

@@ -736,6 +736,15 @@ function mapJail(
     jail['deny'] = { ports, protocols: [...deny.protocols].sort() };
   } else jail['deny'] = 'all';
 
+  // Zone of log dates without one.
+  const zone = get('logtimezone')?.trim();
+  if (zone !== undefined && zone !== '') {
+    if (/^(?:UTC|GMT)(?:[+-]\d{2}:?\d{2})?$/i.test(zone)) {
+      jail['timezone'] = zone.toUpperCase();
+      done('logtimezone', 'mapped', `timezone ${zone.toUpperCase()}`);
+    } else done('logtimezone', 'dropped', `${JSON.stringify(zone)} is not UTC or UTC±hhmm`);
+  }
+
   // Log files.
   const backend = get('backend');
   const logpath = get('logpath');
@@ -769,6 +778,7 @@ function mapJail(
         logGroup: group,
         filter: filterSpec,
         ...(builtinFormat ? { format: builtinFormat } : {}),
+        ...(typeof jail['timezone'] === 'string' ? { timezone: jail['timezone'] } : {}),
       });
     }
     const plain = logFiles.filter((f) => !f.format).map((f) => f.file);
@@ -790,7 +800,6 @@ function mapJail(
     ignorecache: 'no ignore commands or DNS to cache',
     usedns: 'cloudjail never resolves DNS: only addresses are banned (usedns = no)',
     logencoding: 'CloudWatch Logs events are UTF-8',
-    logtimezone: 'set the jail "timezone"',
     maxmatches: 'a ban keeps its first matched lines',
     maxlines: 'use a filter file',
     failregex: 'a jail-level failregex: put it in filter.d/<filter>.local instead',

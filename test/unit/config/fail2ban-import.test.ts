@@ -3,7 +3,8 @@
  * configurations (test/fixtures/fail2ban-configs/) and on Debian's own /etc/fail2ban. Every
  * imported document must pass the configuration parser the stack and the Lambdas use.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFilterFiles } from '../../../lambda/adapters/filter-files.js';
@@ -182,6 +183,60 @@ describe('cloudjail import: the operator configurations of issue 14', () => {
       params: { mode: 'normal', _pref_line: '(?: [\\d\\.]+%%)?' },
     });
     expect(() => splitSpec('x[a=1')).toThrow(/missing '\]'/);
+  });
+});
+
+describe('cloudjail import: a bare jail.local (as many published snippets are)', () => {
+  it('maps what it can and reports the rest, nothing silently dropped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloudjail-import-local-'));
+    writeFileSync(
+      join(dir, 'jail.local'),
+      [
+        '[asterisk]',
+        'enabled = yes',
+        'filter = asterisk',
+        'logpath = /var/log/asterisk/messages',
+        '          /var/log/asterisk/full*',
+        'ignoreip = 192.0.2.0/24 pbx.example.net',
+        'logtimezone = UTC+0200',
+        'bantime = -1',
+        'bantime.increment = true',
+        'bantime.formula = ban.Time * 3',
+        'bantime.multipliers = 1 5 30',
+        'failregex = ^x <HOST>$',
+        'action = iptables-multiport[name=sip, port="sip,sip-tls", protocol=udp]',
+        '         cloudflare[cfuser="a@example.net"]',
+        '',
+      ].join('\n'),
+    );
+    const r = load(dir);
+    expectValid(r);
+    expect(jailsOf(r)).toEqual([
+      {
+        name: 'asterisk',
+        filter: 'asterisk',
+        bantime: '-1',
+        'bantime.increment': true,
+        'bantime.multipliers': '1 5 30',
+        ignoreip: ['192.0.2.0/24'],
+        timezone: 'UTC+0200',
+        deny: { ports: '5060,5061', protocols: ['udp'] },
+        logGroups: ['/cloudjail/var/log/asterisk/messages', '/cloudjail/var/log/asterisk/full_'],
+      },
+    ]);
+    const status = (key: string) => line(r, 'asterisk', key).map((l) => l.status);
+    expect(status('ignoreip')).toEqual(['approximated']);
+    expect(line(r, 'asterisk', 'ignoreip')[0]?.detail).toMatch(/dropped pbx\.example\.net/);
+    expect(status('bantime.formula')).toEqual(['dropped']);
+    expect(status('failregex')).toEqual(['dropped']);
+    expect(status('logpath')).toEqual(['approximated']); // a glob
+    expect(line(r, 'asterisk', 'action').map((l) => [l.status, l.detail.split(':')[0]])).toEqual([
+      ['mapped', 'iptables-multiport'],
+      ['dropped', 'cloudflare'],
+    ]);
+    for (const l of r.report.filter((x) => x.jail === 'asterisk')) {
+      expect(l.file).toBe(join(dir, 'jail.local'));
+    }
   });
 });
 
