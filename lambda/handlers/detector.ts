@@ -22,7 +22,7 @@ import {
   ingestLogEvents,
   type JailRuntime,
 } from '../use-cases/ingest-log-events.js';
-import { decodeSubscription, PayloadError } from './decode-subscription.js';
+import { decodeSubscription, isControlMessage, PayloadError } from './decode-subscription.js';
 
 export interface DetectorDeps {
   readonly store: BanStore;
@@ -46,7 +46,7 @@ export interface DetectorLogger {
 }
 
 export interface DetectorResult {
-  readonly status: 'ingested' | 'control-message' | 'malformed';
+  readonly status: 'ingested' | 'control-message' | 'malformed' | 'unrouted';
   readonly report?: IngestReport;
 }
 
@@ -102,7 +102,38 @@ export function createDetectorHandler(build: () => DetectorDeps) {
       metrics.publishStoredMetrics();
       return { status: 'malformed' };
     }
-    if (batch === null) return { status: 'control-message' };
+    if (isControlMessage(batch)) {
+      // CloudWatch's reachability check: never data. Events in it that are not the check's own
+      // text would be lost silently, so they are reported.
+      if (batch.unexpectedEvents > 0) {
+        logger.warn('CONTROL_MESSAGE carries log events; not ingested', {
+          events: batch.events,
+          unexpectedEvents: batch.unexpectedEvents,
+        });
+        metrics.addMetric('ControlMessageEventsIgnored', MetricUnit.Count, batch.unexpectedEvents);
+      } else {
+        logger.info('CONTROL_MESSAGE (CloudWatch reachability check) skipped', {
+          events: batch.events,
+        });
+      }
+      metrics.addMetric('ControlMessages', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+      return { status: 'control-message' };
+    }
+    const logGroup = batch.logGroup;
+    if (!d.jails.some((j) => j.config.logGroups.includes(logGroup))) {
+      // A subscription the configuration does not know (a stale or hand-made filter): its
+      // failures would count nowhere, so say so instead of reporting zero failures.
+      logger.warn('no jail reads this log group; batch not counted', {
+        logGroup,
+        logStream: batch.logStream,
+        events: batch.events.length,
+      });
+      metrics.addDimension('logGroup', logGroup);
+      metrics.addMetric('BatchesUnrouted', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+      return { status: 'unrouted' };
+    }
     const ingestDeps: IngestDeps = {
       store: d.store,
       trigger: d.trigger,
@@ -140,6 +171,7 @@ export function createDetectorHandler(build: () => DetectorDeps) {
     metrics.addMetric('FailuresNew', MetricUnit.Count, report.newFailures);
     metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
     metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
+    metrics.addMetric('FailuresClamped', MetricUnit.Count, report.clampedFailures);
     metrics.publishStoredMetrics();
     logger.info('batch ingested', {
       logGroup: batch.logGroup,
@@ -149,6 +181,7 @@ export function createDetectorHandler(build: () => DetectorDeps) {
       newFailures: report.newFailures,
       allowlisted: report.allowlisted,
       skippedEvents: report.skippedEvents,
+      clampedFailures: report.clampedFailures,
       pairs: report.pairs,
       alreadyBanned: report.alreadyBanned,
       bans: report.bans.length,
