@@ -67,8 +67,10 @@ export function decodeSubscription(event: unknown): LogBatch | ControlMessage {
     const list = Array.isArray(p.logEvents) ? p.logEvents : [];
     const unexpected = list.filter(
       (e) =>
-        !(typeof (e as { message?: unknown } | null)?.message === 'string' &&
-          ((e as { message: string }).message.startsWith(CONTROL_TEXT))),
+        !(
+          typeof (e as { message?: unknown } | null)?.message === 'string' &&
+          (e as { message: string }).message.startsWith(CONTROL_TEXT)
+        ),
     ).length;
     return { controlMessage: true, events: list.length, unexpectedEvents: unexpected };
   }
