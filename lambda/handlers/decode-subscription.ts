@@ -9,8 +9,8 @@ export class PayloadError extends Error {}
 
 /**
  * The most a payload may inflate to. CloudWatch Logs hands Lambda at most ~1 MB compressed (the
- * async invoke limit) holding one delivery: at most 1 MB of message bytes and 10,000 events
- * (PutLogEvents' batch limits). JSON-escaping can grow messages up to 6× (`\u0000` for a control
+ * async invoke limit), its events bounded by CloudWatch's 1 MB batch size (message bytes + 26
+ * per event, at most 10,000 events). JSON-escaping can grow messages up to 6× (`\u0000` for a control
  * byte) and each event adds ~100 bytes of id/timestamp/keys, so a real payload stays below ~7 MB
  * uncompressed. 16 MB leaves more than 2× headroom while bounding memory: a crafted 816 KB payload
  * that would inflate to 600 MB is rejected after 16 MB instead.
