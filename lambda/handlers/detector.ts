@@ -18,6 +18,7 @@ import type { BanStore, IgnoreEntry } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
 import {
   type IngestDeps,
+  IngestFailedError,
   type IngestReport,
   ingestLogEvents,
   type JailRuntime,
@@ -157,22 +158,20 @@ export function createDetectorHandler(build: () => DetectorDeps) {
       report = await ingestLogEvents(batch, ingestDeps);
     } catch (e) {
       // A store outage: fail the invocation so Lambda retries the batch (counting is idempotent).
+      // What was recorded before it is published: the retry will not count it again.
+      if (e instanceof IngestFailedError) publishReport(metrics, logGroup, e.report);
       logger.error('batch failed; it will be retried', {
         logGroup: batch.logGroup,
         logStream: batch.logStream,
         events: batch.events.length,
+        ...(e instanceof IngestFailedError
+          ? { newFailures: e.report.newFailures, bans: e.report.bans.length }
+          : {}),
         error: (e as Error).message,
       });
       throw e;
     }
-    metrics.addDimension('logGroup', batch.logGroup);
-    metrics.addMetric('FailuresMatched', MetricUnit.Count, report.failures);
-    metrics.addMetric('FailuresAllowlisted', MetricUnit.Count, report.allowlisted);
-    metrics.addMetric('FailuresNew', MetricUnit.Count, report.newFailures);
-    metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
-    metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
-    metrics.addMetric('FailuresClamped', MetricUnit.Count, report.clampedFailures);
-    metrics.publishStoredMetrics();
+    publishReport(metrics, logGroup, report);
     logger.info('batch ingested', {
       logGroup: batch.logGroup,
       logStream: batch.logStream,
@@ -188,6 +187,18 @@ export function createDetectorHandler(build: () => DetectorDeps) {
     });
     return { status: 'ingested', report };
   };
+}
+
+/** The batch's EMF metrics (dimension logGroup). */
+function publishReport(metrics: Metrics, logGroup: string, report: IngestReport): void {
+  metrics.addDimension('logGroup', logGroup);
+  metrics.addMetric('FailuresMatched', MetricUnit.Count, report.failures);
+  metrics.addMetric('FailuresAllowlisted', MetricUnit.Count, report.allowlisted);
+  metrics.addMetric('FailuresNew', MetricUnit.Count, report.newFailures);
+  metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
+  metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
+  metrics.addMetric('FailuresClamped', MetricUnit.Count, report.clampedFailures);
+  metrics.publishStoredMetrics();
 }
 
 function buildFromEnvironment(): DetectorDeps {

@@ -75,6 +75,20 @@ export interface IngestReport {
 }
 
 /**
+ * A store error that failed the batch after part of it was recorded: `report` says what was (the
+ * counters and the enforcer trigger already reflect it). The message is the store error's.
+ */
+export class IngestFailedError extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly report: IngestReport,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+    this.name = 'IngestFailedError';
+  }
+}
+
+/**
  * A line's own date is the failure's time only within this distance of the CloudWatch event
  * timestamp; otherwise the timestamp is (a wrong `timezone`, a clock far off, or a date-like text
  * the date detector picked up would move failures out of each other's window).
@@ -558,7 +572,7 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       });
     }
   }
-  if (failure) throw failure.error;
+  if (failure) throw new IngestFailedError(failure.error, report);
   return report;
 }
 

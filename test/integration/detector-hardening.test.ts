@@ -195,6 +195,8 @@ describe('exact counters (issue 12.3)', () => {
     );
     expect(c.trigger.reasons).toEqual([`3 new ban(s) from ${FS_GROUP}`]);
     expect(c.logger.messages('error')).toContain('batch failed; it will be retried');
+    // What was recorded is published too (the dashboard's bans created).
+    expect(c.emitted).toEqual([expect.objectContaining({ BansCreated: 3, FailuresNew: 21 })]);
 
     // Lambda retries the batch: only what was not recorded counts.
     fault.armed = false;
