@@ -79,6 +79,16 @@ async function runLocal(options: LocalOptions): Promise<void> {
       return pipeline.enforce({ dryRun: requested || config.enforcement.dryRun });
     },
   });
+  // CloudWatch Logs: the stack's log groups and subscription filters, delivering to the local
+  // detector; a batch that creates a ban runs the enforcer, as the detector's async invoke does.
+  const { startEmbeddedLogs } = await import('../../local/embedded-logs.js');
+  const logs = await startEmbeddedLogs(pipeline, {
+    now: () => Date.now(),
+    beforeIngest: () => pipeline.clock.set(Date.now()),
+    onReport: (report) => {
+      if (report.bans.length > 0) void sweep();
+    },
+  });
   const state: LocalState = {
     version: 1,
     pid: process.pid,
@@ -86,6 +96,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
     dynamodb: { endpoint: pipeline.dynamodb.endpoint, tableName: pipeline.dynamodb.tableName },
     ec2: { endpoint: pipeline.ec2.endpoint, region: pipeline.ec2.region },
     lambda: { endpoint: lambda.endpoint, enforcerFunctionName: ENFORCER_FUNCTION },
+    logs: { endpoint: logs.logs.endpoint, region: logs.logs.region },
     config: raw,
   };
   const tmp = `${options.state}.${process.pid}.tmp`;
@@ -105,7 +116,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
       }
     }
   };
-  const sweep = async () => {
+  async function sweep() {
     try {
       await lambda.invoke(ENFORCER_FUNCTION, { source: 'cloudjail.schedule' });
     } catch (e) {
@@ -113,13 +124,13 @@ async function runLocal(options: LocalOptions): Promise<void> {
         `cloudjail local: scheduled enforcer run failed: ${(e as Error).message}\n`,
       );
     }
-  };
+  }
   const timer = setInterval(() => void sweep(), every);
   // NACL changes come from other processes' enforcer runs too: watch the endpoint's table.
   const watcher = setInterval(showChanges, 250);
 
   printLines([
-    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint})`,
+    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint}, CloudWatch Logs ${logs.logs.endpoint})`,
   ]);
   showChanges();
 
@@ -131,6 +142,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
   clearInterval(timer);
   clearInterval(watcher);
   if (ownerAlive(options.state) === process.pid) rmSync(options.state, { force: true });
+  await logs.stop();
   await lambda.stop();
   await pipeline.stop();
   printLines(['cloudjail local: stopped']);
