@@ -223,7 +223,7 @@ async function decideBan(
       logGroup: batch.logGroup,
       logStream: batch.logStream,
       lastFailureAt,
-      ...(alone ? { consumedFailureIds: c.stored.map((f) => f.id) } : {}),
+      ...(alone ? { consumedFailureIds: [...new Set(c.pending.failures.map((f) => f.id))] } : {}),
     };
     const result = await deps.store.putBan(ban, now, previous);
     if (result === 'created') {
@@ -422,7 +422,7 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       c.cidr !== undefined &&
       !(previous && isBanActive(previous, now)) &&
       !cfg.increment.overalljails &&
-      kept.length <= MAX_CONSUMED_IDS &&
+      new Set(p.failures.map((f) => f.id)).size <= MAX_CONSUMED_IDS &&
       evaluateWindow(kept, cfg.maxretry, cfg.findtime, previous?.lastFailureAt).ban
     ) {
       const alone = { pending: p, cidr: c.cidr, stored: kept };
