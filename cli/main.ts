@@ -5,8 +5,10 @@
  */
 import { Command } from 'commander';
 import { register as registerAgentConfig } from './commands/agent-config.js';
+import { register as registerBackfill } from './commands/backfill.js';
 import { register as registerBan } from './commands/ban.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerIgnore } from './commands/ignore.js';
 import { register as registerLocal } from './commands/local.js';
 import { register as registerRegex } from './commands/regex.js';
@@ -30,6 +32,8 @@ const commands: RegisterCommand[] = [
   registerLocal,
   registerAgentConfig,
   registerShip,
+  registerBackfill,
+  registerDoctor,
 ];
 
 export function buildProgram(): Command {

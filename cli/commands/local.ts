@@ -15,6 +15,8 @@ import { durationOption, printLines } from '../input.js';
 
 /** Name the local Lambda endpoint serves the enforcer under. */
 const ENFORCER_FUNCTION = 'cloudjail-enforcer';
+/** What `doctor --local` asks the server (deliveries, the enforcer's last run). */
+const DIAGNOSTICS_FUNCTION = 'cloudjail-diagnostics';
 
 interface LocalOptions {
   readonly config?: string;
@@ -69,6 +71,8 @@ async function runLocal(options: LocalOptions): Promise<void> {
   const pipeline = await startEmbedded({ config, startAt: Date.now() });
   // The enforcer, invoked by the --local commands through a local Lambda Invoke endpoint; runs
   // are serialized there, so this process stays the single NACL writer.
+  let lastRun: { at: number; dryRun: boolean; ok: boolean; error?: string } | undefined;
+  let diagnostics: () => unknown = () => ({});
   const lambda = await startLocalLambda({
     [ENFORCER_FUNCTION]: async (event) => {
       pipeline.clock.set(Date.now());
@@ -76,8 +80,27 @@ async function runLocal(options: LocalOptions): Promise<void> {
         typeof event === 'object' &&
         event !== null &&
         (event as { dryRun?: unknown }).dryRun === true;
-      return pipeline.enforce({ dryRun: requested || config.enforcement.dryRun });
+      const dryRun = requested || config.enforcement.dryRun;
+      try {
+        const report = await pipeline.enforce({ dryRun });
+        const errors = report.nacls.filter((n) => n.error !== undefined);
+        // The last run that converged (status/doctor dry runs are not runs of the enforcer).
+        if (!dryRun)
+          lastRun = {
+            at: Date.now(),
+            dryRun,
+            ok: errors.length === 0,
+            ...(errors.length > 0
+              ? { error: errors.map((n) => `${n.naclId}: ${n.error}`).join('; ') }
+              : {}),
+          };
+        return report;
+      } catch (e) {
+        if (!dryRun) lastRun = { at: Date.now(), dryRun, ok: false, error: (e as Error).message };
+        throw e;
+      }
     },
+    [DIAGNOSTICS_FUNCTION]: async () => diagnostics(),
   });
   // CloudWatch Logs: the stack's log groups and subscription filters, delivering to the local
   // detector; a batch that creates a ban runs the enforcer, as the detector's async invoke does.
@@ -89,6 +112,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
       if (report.bans.length > 0) void sweep();
     },
   });
+  diagnostics = () => ({ deliveries: logs.logs.deliveryStats(), enforcerLastRun: lastRun ?? null });
   const state: LocalState = {
     version: 1,
     pid: process.pid,
@@ -96,7 +120,12 @@ async function runLocal(options: LocalOptions): Promise<void> {
     dynamodb: { endpoint: pipeline.dynamodb.endpoint, tableName: pipeline.dynamodb.tableName },
     ec2: { endpoint: pipeline.ec2.endpoint, region: pipeline.ec2.region },
     lambda: { endpoint: lambda.endpoint, enforcerFunctionName: ENFORCER_FUNCTION },
-    logs: { endpoint: logs.logs.endpoint, region: logs.logs.region },
+    logs: {
+      endpoint: logs.logs.endpoint,
+      region: logs.logs.region,
+      detectorArn: logs.detectorArn,
+      diagnosticsFunctionName: DIAGNOSTICS_FUNCTION,
+    },
     config: raw,
   };
   const tmp = `${options.state}.${process.pid}.tmp`;
