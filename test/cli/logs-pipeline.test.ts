@@ -5,9 +5,20 @@
  * shipped log. The deployed path is the same client code with another endpoint: ship and regex
  * --log-group against a local CloudWatch Logs endpoint named by AWS_ENDPOINT_URL_CLOUDWATCH_LOGS.
  */
+import { spawn } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLogs, startLocalLogs } from '../../local/logs-endpoint.js';
-import { cloudjail, type LocalServer, lastJson, ROOT, startLocalServer } from './cli-process.js';
+import {
+  CLI,
+  cloudjail,
+  type LocalServer,
+  lastJson,
+  ROOT,
+  startLocalServer,
+  tempDir,
+} from './cli-process.js';
 
 const FREESWITCH = `${ROOT}/samples/freeswitch.log`;
 const ASTERISK = `${ROOT}/samples/asterisk.log`;
@@ -193,6 +204,44 @@ describe('deployed mode: the same client code, endpoint injected', () => {
     expect(lastJson(r)).toMatchObject({ events: 0, rejected: { tooOld: 35 } });
     expect(r.stderr).toMatch(/refused 35 event\(s\): 35 older than 14 days/);
   });
+
+  it('--follow ships what is appended (a continuation line joins its event) until SIGTERM', async () => {
+    const file = join(tempDir('follow'), 'freeswitch.log');
+    const line = (ip: string) =>
+      `${new Date().toISOString().replace('T', ' ').replace('Z', '000')} 98.31% [WARNING] sofia_reg.c:3210 Can't find user [admin@x] from ${ip}`;
+    writeFileSync(file, `${line('203.0.113.1')}\n`);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'ship',
+        file,
+        '--follow',
+        '--jail',
+        'freeswitch',
+        '--log-group',
+        '/sbc/freeswitch',
+        '--log-stream',
+        'follow',
+        '--json',
+      ],
+      { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const stored = () => logs.events('/sbc/freeswitch', 'follow').map((e) => e.message);
+    await expect.poll(() => stored().length, { timeout: 30_000, interval: 250 }).toBe(1);
+    appendFileSync(file, `${line('203.0.113.2')}\nYou must define a domain called 'x'\n`);
+    // Flushed within force_flush_interval (5 s) once the multi-line event is complete.
+    await expect.poll(() => stored().length, { timeout: 30_000, interval: 250 }).toBe(2);
+    expect(stored()[1]).toMatch(/from 203\.0\.113\.2\nYou must define a domain called 'x'$/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(JSON.parse(out.trim().split('\n').pop() ?? '{}')).toMatchObject({ events: 2 });
+  }, 90_000);
 
   it('a missing log group is exit 4 naming it', async () => {
     const r = await cloudjail(
