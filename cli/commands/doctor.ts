@@ -550,7 +550,7 @@ async function naclChecks(
   try {
     for (const target of ctx.config.targets) {
       const fix = `check targets[].naclId ${target.naclId} in cdk.json and the Region`;
-      let acl;
+      let acl: import('@aws-sdk/client-ec2').NetworkAcl | undefined;
       try {
         acl = (await ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [target.naclId] })))
           .NetworkAcls?.[0];

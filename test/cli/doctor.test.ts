@@ -51,7 +51,12 @@ afterAll(async () => {
 });
 
 /** A copy of the state file with `change` applied (the server itself is untouched). */
-function brokenState(change: (state: Record<string, any>) => void): string[] {
+function brokenState(
+  change: (state: {
+    lambda: { enforcerFunctionName: string };
+    config: { targets: { naclId: string }[] };
+  }) => void,
+): string[] {
   const state = JSON.parse(readFileSync(server.state, 'utf8'));
   change(state);
   const path = `${server.state}.broken.json`;
@@ -167,7 +172,7 @@ describe('cloudjail doctor --local', () => {
 
   it('a NACL missing: the nacl check fails with the fix', async () => {
     const args = brokenState((s) => {
-      s.config.targets[0].naclId = 'acl-0fffffffffffffff0';
+      s.config.targets = [{ ...s.config.targets[0], naclId: 'acl-0fffffffffffffff0' }];
     });
     const r = await cloudjail(['doctor', '--json', ...args]);
     expect(r.code).toBe(6);
