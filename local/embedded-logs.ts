@@ -40,6 +40,8 @@ export interface EmbeddedLogsOptions {
   /** Called before each ingestion (e.g. to set the pipeline's clock). */
   readonly beforeIngest?: (batch: LogBatch) => void;
   readonly delivery?: DeliveryOptions;
+  /** Called when the local detector fails on a delivery (the endpoint delivers it again). */
+  readonly onError?: (error: Error, batch: LogBatch) => void;
   /** The endpoint's clock (default: the pipeline's clock). */
   readonly now?: () => number;
 }
@@ -113,7 +115,8 @@ export async function startEmbeddedLogs(
   const logs = await startLocalLogs({
     now: options.now ?? (() => pipeline.clock.now()),
     region: pipeline.ec2.region,
-    ...(options.delivery ? { delivery: options.delivery } : {}),
+    // Local redeliveries come back within seconds (CloudWatch Logs backs off for longer).
+    delivery: { maxRetryDelayMs: 5000, ...options.delivery },
   });
   const arn = detectorArn(logs.region, logs.accountId);
   // The local detector: the handler's decoding, the pipeline's detector use case. A rejection
@@ -122,7 +125,13 @@ export async function startEmbeddedLogs(
     const batch = decodeSubscription(event);
     if (batch === null) return { status: 'control-message' };
     options.beforeIngest?.(batch);
-    const report = await pipeline.ingest(batch);
+    let report: IngestReport;
+    try {
+      report = await pipeline.ingest(batch);
+    } catch (e) {
+      options.onError?.(e instanceof Error ? e : new Error(String(e)), batch);
+      throw e;
+    }
     collecting?.push(report);
     await options.onReport?.(report, batch);
     return { status: 'ingested', report };

@@ -67,8 +67,10 @@ export interface DeliveryOptions {
   readonly maxBatchBytes?: number;
   /** …or this many events. @default 10000 */
   readonly maxBatchEvents?: number;
-  /** First redelivery delay after a destination failure (doubles, capped at 60 s). @default 1000 */
+  /** First redelivery delay after a destination failure (doubles up to maxRetryDelayMs). @default 1000 */
   readonly retryDelayMs?: number;
+  /** Longest redelivery delay (ms). @default 60000 */
+  readonly maxRetryDelayMs?: number;
   /** Attempts before a batch is dropped (counted in `dropped`). @default 50 */
   readonly maxAttempts?: number;
 }
@@ -260,6 +262,7 @@ export async function startLocalLogs(options: LocalLogsOptions = {}): Promise<Lo
     maxBatchEvents: options.delivery?.maxBatchEvents ?? MAX_BATCH_EVENTS,
     retryDelayMs: options.delivery?.retryDelayMs ?? 1000,
     maxAttempts: options.delivery?.maxAttempts ?? 50,
+    maxRetryDelayMs: options.delivery?.maxRetryDelayMs ?? 60_000,
   };
   const pageEvents = options.pageEvents ?? MAX_BATCH_EVENTS;
   const groups = new Map<string, Group>();
@@ -352,7 +355,8 @@ export async function startLocalLogs(options: LocalLogsOptions = {}): Promise<Lo
             sub.stats.droppedEvents += batch.events.length;
           } else {
             batch.notBefore =
-              Date.now() + Math.min(60_000, delivery.retryDelayMs * 2 ** (batch.attempts - 1));
+              Date.now() +
+              Math.min(delivery.maxRetryDelayMs, delivery.retryDelayMs * 2 ** (batch.attempts - 1));
           }
         }
       }

@@ -109,8 +109,12 @@ async function runLocal(options: LocalOptions): Promise<void> {
     now: () => Date.now(),
     beforeIngest: () => pipeline.clock.set(Date.now()),
     onReport: (report) => {
-      if (report.bans.length > 0) void sweep();
+      if (report.bans.length > 0) void converge();
     },
+    onError: (error, batch) =>
+      process.stderr.write(
+        `cloudjail local: the detector failed on a delivery from ${batch.logGroup} (delivered again): ${error.message}\n`,
+      ),
   });
   diagnostics = () => ({ deliveries: logs.logs.deliveryStats(), enforcerLastRun: lastRun ?? null });
   const state: LocalState = {
@@ -145,13 +149,21 @@ async function runLocal(options: LocalOptions): Promise<void> {
       }
     }
   };
-  async function sweep() {
+  /** Enforcer runs until nothing is pending (a run makes at most maxMutationsPerRun changes). */
+  async function converge() {
+    for (let run = 0; run < 10; run++) {
+      const report = (await sweep()) as { pending?: number; mutations?: number } | undefined;
+      if (!report || !report.pending || !report.mutations) return;
+    }
+  }
+  async function sweep(): Promise<unknown> {
     try {
-      await lambda.invoke(ENFORCER_FUNCTION, { source: 'cloudjail.schedule' });
+      return await lambda.invoke(ENFORCER_FUNCTION, { source: 'cloudjail.schedule' });
     } catch (e) {
       process.stderr.write(
         `cloudjail local: scheduled enforcer run failed: ${(e as Error).message}\n`,
       );
+      return undefined;
     }
   }
   const timer = setInterval(() => void sweep(), every);

@@ -86,7 +86,7 @@ describe('cloudjail local + ship: the pipeline through CloudWatch Logs', () => {
           const n = status.enforcement?.nacls[0];
           return [status.activeBans, n?.ipv4.enforced, n?.ipv6.enforced];
         },
-        { timeout: 60_000, interval: 1000 },
+        { timeout: 120_000, interval: 1000 },
       )
       .toEqual([9, 6, 3]);
     const banned = await Promise.all(
@@ -106,7 +106,7 @@ describe('cloudjail local + ship: the pipeline through CloudWatch Logs', () => {
     expect(
       (byJail.freeswitch?.currentlyFailed ?? 0) + (byJail.asterisk?.currentlyFailed ?? 0),
     ).toBeGreaterThan(0);
-  }, 120_000);
+  }, 240_000);
 
   it('regex --log-group --local prints the statistics of regex on the shipped file', async () => {
     const [onFile, onGroup, fileJson, groupJson] = await Promise.all([
