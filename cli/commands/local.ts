@@ -153,7 +153,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
   async function converge() {
     for (let run = 0; run < 10; run++) {
       const report = (await sweep()) as { pending?: number; mutations?: number } | undefined;
-      if (!report || !report.pending || !report.mutations) return;
+      if (!report?.pending || !report.mutations) return;
     }
   }
   async function sweep(): Promise<unknown> {
