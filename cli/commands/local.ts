@@ -28,7 +28,7 @@ export function register(program: Command): void {
   program
     .command('local')
     .description(
-      'run the embedded mode as a server (DynamoDB engine + local EC2 endpoint) for --local commands',
+      'run the embedded mode as a server (DynamoDB engine, local EC2, Lambda and CloudWatch Logs endpoints) for --local commands',
     )
     .option('--config <file>', 'configuration (default: samples/cloudjail.json)')
     .option('--state <file>', 'where to write the state file', defaultStatePath())
