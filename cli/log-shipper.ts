@@ -7,12 +7,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import {
-  type CloudWatchLogsClient,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-  ResourceAlreadyExistsException,
-} from '@aws-sdk/client-cloudwatch-logs';
+// Types only at load time: every CLI command loads this module's command; the SDK is imported
+// when something is shipped.
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   type AgentEvent,
   type AgentEventFormat,
@@ -106,6 +103,7 @@ export class LogShipper {
     this.batch = [];
     this.bytes = 0;
     await this.ensureStream();
+    const { PutLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
     const out = await this.client.send(
       new PutLogEventsCommand({
         logGroupName: this.logGroup,
@@ -130,12 +128,13 @@ export class LogShipper {
 
   private async ensureStream(): Promise<void> {
     if (this.streamReady) return;
+    const { CreateLogStreamCommand } = await import('@aws-sdk/client-cloudwatch-logs');
     try {
       await this.client.send(
         new CreateLogStreamCommand({ logGroupName: this.logGroup, logStreamName: this.logStream }),
       );
     } catch (e) {
-      if (!(e instanceof ResourceAlreadyExistsException)) throw e;
+      if ((e as { name?: string }).name !== 'ResourceAlreadyExistsException') throw e;
     }
     this.streamReady = true;
   }

@@ -12,14 +12,14 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { CloudjailConfig } from '../../lambda/config/cloudjail-config.js';
 import type { JailConfig } from '../../lambda/config/jail-config.js';
-import { createAgentSplitter } from '../../lambda/core/logs/agent-events.js';
 import { formatDuration } from '../../lambda/core/policy/duration.js';
-import { loadConfigFile } from '../config-file.js';
 import { addConnectionOptions, type ConnectionOptions } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { formatTime } from '../format.js';
 import { printJson, printLines } from '../input.js';
-import { agentEventFormat, LogShipper, readAgentEvents } from '../log-shipper.js';
+// Loaded when the command runs (not at every CLI start): the agent format code pulls in the
+// date engine, the shipper the AWS SDK.
+import type { agentEventFormat, LogShipper } from '../log-shipper.js';
 import { logsErrorMessage, openLogs } from '../logs-connection.js';
 
 /** CloudWatch Logs refuses events older than this (PutLogEvents `tooOldLogEventEndIndex`). */
@@ -98,6 +98,9 @@ async function runShip(file: string, options: ShipOptions): Promise<void> {
   if (!existsSync(file)) throw new CliError(`log file not found: ${file}`);
   if (!statSync(file).isFile()) throw new CliError(`not a file: ${file}`);
   if (options.follow && options.once) throw new CliError('--follow and --once exclude each other');
+  const [{ agentEventFormat, LogShipper, readAgentEvents }, { loadConfigFile }] = await Promise.all(
+    [import('../log-shipper.js'), import('../config-file.js')],
+  );
   const conn = await openLogs(options);
   try {
     let config: CloudjailConfig;
@@ -179,6 +182,7 @@ async function follow(
   shipper: LogShipper,
   format: ReturnType<typeof agentEventFormat>,
 ): Promise<void> {
+  const { createAgentSplitter } = await import('../../lambda/core/logs/agent-events.js');
   let offset = statSync(file).size;
   let splitter = createAgentSplitter(format, { now: Date.now() });
   let partial = '';
