@@ -14,7 +14,7 @@ import {
   ResourceAlreadyExistsException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { JailConfig } from '../lambda/config/jail-config.js';
-import { decodeSubscription } from '../lambda/handlers/decode-subscription.js';
+import { decodeSubscription, isControlMessage } from '../lambda/handlers/decode-subscription.js';
 import type { IngestReport, LogBatch } from '../lambda/use-cases/ingest-log-events.js';
 import { subscriptionPlan } from '../lib/filter-patterns.js';
 import type { EmbeddedPipeline } from './embedded.js';
@@ -123,7 +123,7 @@ export async function startEmbeddedLogs(
   // (store error) makes the endpoint deliver the batch again, as CloudWatch Logs retries Lambda.
   logs.setDestination(arn, async (event) => {
     const batch = decodeSubscription(event);
-    if (batch === null) return { status: 'control-message' };
+    if (isControlMessage(batch)) return { status: 'control-message' };
     options.beforeIngest?.(batch);
     let report: IngestReport;
     try {
