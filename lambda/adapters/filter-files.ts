@@ -11,6 +11,7 @@ import {
   loadFilter,
   parseFilterSpec,
 } from '../core/filters/index.js';
+import { enableRegexpFallback } from './regexp-fallback.js';
 
 /** Reads filter files with node:fs (UTF-8); undefined when absent or not a file. */
 export const nodeFilterFiles: FilterFileSource = {
@@ -46,6 +47,7 @@ export function loadBuiltinOrFileFilter(
   jailOptions?: Readonly<Record<string, string>>,
   builtinDir: string = BUILTIN_FILTER_DIR,
 ): Filter {
+  enableRegexpFallback();
   const { name } = parseFilterSpec(spec);
   const isPath = name.includes('/') || name.endsWith('.conf') || name.endsWith('.local');
   let fullSpec = spec;
