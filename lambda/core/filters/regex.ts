@@ -536,7 +536,7 @@ interface ClassEscape {
  */
 function pythonClasses(ascii: boolean): {
   escape: Readonly<Record<string, ClassEscape>>;
-  boundary(not: boolean): string;
+  boundary(negated: boolean): string;
 } {
   const space = ascii ? '\\t-\\r ' : PY_SPACE;
   const escape: Record<string, ClassEscape> = {
@@ -545,7 +545,7 @@ function pythonClasses(ascii: boolean): {
   };
   return {
     escape,
-    boundary: (not) => (not ? '(?:\\B(?=[\\s\\S])|(?<=[\\s\\S])\\B)' : '\\b'),
+    boundary: (negated) => (negated ? '(?:\\B(?=[\\s\\S])|(?<=[\\s\\S])\\B)' : '\\b'),
   };
 }
 
