@@ -539,12 +539,12 @@ function pythonClasses(ascii: boolean): {
   boundary(negated: boolean): string;
 } {
   const space = ascii ? '\\t-\\r ' : PY_SPACE;
-  const escape: Record<string, ClassEscape> = {
+  const spaces: Record<string, ClassEscape> = {
     s: { body: space, negated: false },
     S: { body: space, negated: true },
   };
   return {
-    escape,
+    escape: spaces,
     boundary: (negated) => (negated ? '(?:\\B(?=[\\s\\S])|(?<=[\\s\\S])\\B)' : '\\b'),
   };
 }
