@@ -8,10 +8,10 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
 import type { Filter, LineOutcome, MatcherOptions } from '../../lambda/core/filters/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { runProgram } from '../run-program.js';
+import { LITERAL_FILTER_FILE, loadRegexArgument } from './regex-filter.js';
 import {
   debugLine,
   isPieceWorker,
@@ -88,8 +88,9 @@ export function register(program: Command, moduleUrl?: string): void {
     .argument('<input>', 'log file, "-" for stdin, or a literal log line')
     .argument(
       '<filter>',
-      'built-in filter with parameters (freeswitch[mode=extra]) or a .conf path',
+      'built-in filter with parameters (freeswitch[mode=extra]), a .conf path, or a literal failregex',
     )
+    .argument('[ignoreregex]', "a literal ignoreregex (added to the filter's own)")
     .option('--events', 'INPUT is JSON Lines of CloudWatch events {"message", "timestamp"}')
     .option('--json', 'JSON Lines: one object per failure, then {"summary": ...}')
     .option('--timezone <zone>', 'zone of dates without one (IANA name or UTC+hhmm)', 'UTC')
@@ -108,9 +109,16 @@ export function register(program: Command, moduleUrl?: string): void {
       'after',
       '\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex).',
     )
-    .action(async (input: string, filterSpec: string, options: RegexOptions) => {
-      await runRegex(input, filterSpec, options, moduleUrl);
-    });
+    .action(
+      async (
+        input: string,
+        filterSpec: string,
+        ignoreregex: string | undefined,
+        options: RegexOptions,
+      ) => {
+        await runRegex(input, filterSpec, ignoreregex, options, moduleUrl);
+      },
+    );
 }
 
 function parseNow(text: string | undefined): number {
@@ -209,9 +217,9 @@ async function* readItems(input: string, events: boolean): AsyncGenerator<InputI
   }
 }
 
-function loadFilterForCli(spec: string): Filter {
+function loadFilterForCli(spec: string, ignoreregex: string | undefined): Filter {
   try {
-    return loadBuiltinOrFileFilter(spec);
+    return loadRegexArgument(spec, ignoreregex);
   } catch (e) {
     throw new CliError((e as Error).message, ExitCode.BadInput);
   }
@@ -220,6 +228,7 @@ function loadFilterForCli(spec: string): Filter {
 async function runRegex(
   input: string,
   spec: string,
+  ignoreregex: string | undefined,
   options: RegexOptions,
   moduleUrl: string | undefined,
 ): Promise<void> {
@@ -241,10 +250,21 @@ async function runRegex(
   const size = !options.events && jobs > 1 ? regularFileSize(input) : undefined;
   let pool: PiecePool | undefined;
   if (size !== undefined && size >= tuning.splitBytes && size > 0) {
-    pool = new PiecePool(jobs - 1, { spec, matcherOptions, tally: tallyOptions }, moduleUrl);
+    const setup = { spec, ...(ignoreregex !== undefined ? { ignoreregex } : {}) };
+    pool = new PiecePool(jobs - 1, { ...setup, matcherOptions, tally: tallyOptions }, moduleUrl);
   }
   try {
-    await runRegexWith(input, spec, options, matcherOptions, tallyOptions, pool, size, tuning);
+    await runRegexWith(
+      input,
+      spec,
+      ignoreregex,
+      options,
+      matcherOptions,
+      tallyOptions,
+      pool,
+      size,
+      tuning,
+    );
   } finally {
     pool?.close();
   }
@@ -253,6 +273,7 @@ async function runRegex(
 async function runRegexWith(
   input: string,
   spec: string,
+  ignoreregex: string | undefined,
   options: RegexOptions,
   matcherOptions: MatcherOptions,
   tallyOptions: TallyOptions,
@@ -260,7 +281,7 @@ async function runRegexWith(
   size: number | undefined,
   tuning: ParallelTuning,
 ): Promise<void> {
-  const filter = loadFilterForCli(spec);
+  const filter = loadFilterForCli(spec, ignoreregex);
   const now = parseNow(options.now);
   const json = tallyOptions.json;
   let matcher: ReturnType<Filter['createMatcher']>;
@@ -332,7 +353,13 @@ async function runRegexWith(
   w('Running tests');
   w('=============');
   w();
-  w(`Use   failregex filter file : ${filter.name}, file: ${filter.file}`);
+  if (filter.file === LITERAL_FILTER_FILE) {
+    w(`Use      failregex line : ${spec}`);
+    if (ignoreregex !== undefined) w(`Use    ignoreregex line : ${ignoreregex}`);
+  } else {
+    w(`Use   failregex filter file : ${filter.name}, file: ${filter.file}`);
+    if (ignoreregex !== undefined) w(`Use    ignoreregex line : ${ignoreregex}`);
+  }
   if (filter.datepattern !== undefined)
     w(`Use      datepattern : ${filter.datepattern.replace(/\n/g, ' ')}`);
   w(`Use         log file : ${input === '-' ? 'stdin' : input}`);
