@@ -373,6 +373,14 @@ function compileFlat(
         let atom = `\\${d}`;
         if (cls !== undefined) atom = cls.negated ? `[^${cls.body}]` : `[${cls.body}]`;
         else if (d === 'a') atom = '\\x07';
+        else {
+          // The rest of a multi-character escape (\xhh, \uhhhh, \0oo) belongs to the atom.
+          const rest = /^(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|0[0-7]{0,2})/.exec(src.slice(i - 1));
+          if (rest) {
+            atom = `\\${rest[0]}`;
+            i += rest[0].length - 1;
+          }
+        }
         i = emitAtom(atom, i);
       }
       continue;

@@ -131,6 +131,17 @@ describe('Python regex semantics (against python3)', () => {
     expect(mismatches.length).toBe(0);
   });
 
+  it('repeats a whole multi-character escape', () => {
+    for (const [pattern, text] of [
+      ['^\\x41{2}$', 'AA'],
+      ['^\\u0042{3}$', 'BBB'],
+      ['^a\\x41{1,3}$', 'aAAA'],
+    ] as const) {
+      expect(execRegex(compilePythonRegex(pattern, {}), text)?.[0], pattern).toBe(text);
+    }
+    expect(execRegex(compilePythonRegex('^\\x41{2}$', {}), 'A1')).toBeNull();
+  });
+
   it('keeps `.` matching CR, U+2028 and U+2029, and `.`/`\\s` never crossing a newline', () => {
     const re = compilePythonRegex('^user (?P<user>.+) from (?P<ip>\\S+)$', {});
     for (const odd of ['\r', '\u2028', '\u2029', '\u0085']) {
