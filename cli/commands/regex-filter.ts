@@ -33,6 +33,8 @@ function iniValue(text: string): string {
 export function namesFilter(spec: string): boolean {
   const name = spec.trim().replace(/\[[^\]]*\]$/, '');
   if (isFile(name)) return true;
+  // `freeswitch[mode=extra` (a name, then parameters): a filter spec, even a broken one.
+  if (/^[\w.-]+\[[\w.-]+=/.test(spec.trim())) return true;
   // A word such as `freeswitch` or `my-filter`, or a path to a missing .conf/.local: a filter (an
   // unknown one is reported as such, not run as a regex that has no <HOST>).
   return /^[\w.-]+$/.test(name) || /^[^\s<>()*+?|\\]+\.(?:conf|local)$/.test(name);
