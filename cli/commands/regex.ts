@@ -8,10 +8,10 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
 import type { Filter, LineOutcome, MatcherOptions } from '../../lambda/core/filters/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { runProgram } from '../run-program.js';
+import { LITERAL_FILTER_FILE, loadRegexArgument } from './regex-filter.js';
 import {
   debugLine,
   isPieceWorker,
@@ -94,8 +94,9 @@ export function register(program: Command, moduleUrl?: string): void {
     .argument('[input]', 'log file, "-" for stdin, or a literal log line (not with --log-group)')
     .argument(
       '[filter]',
-      'built-in filter with parameters (freeswitch[mode=extra]) or a .conf path',
+      'built-in filter with parameters (freeswitch[mode=extra]), a .conf path, or a literal failregex',
     )
+    .argument('[ignoreregex]', "a literal ignoreregex (added to the filter's own)")
     .option('--events', 'INPUT is JSON Lines of CloudWatch events {"message", "timestamp"}')
     .option('--json', 'JSON Lines: one object per failure, then {"summary": ...}')
     .option('--timezone <zone>', 'zone of dates without one (IANA name or UTC+hhmm)', 'UTC')
@@ -121,7 +122,12 @@ export function register(program: Command, moduleUrl?: string): void {
       '\nWith --log-group the only argument is the filter (default: the filter of the jail reading the group, with --local).\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex), 4 no such log group.',
     )
     .action(
-      async (input: string | undefined, filterSpec: string | undefined, options: RegexOptions) => {
+      async (
+        input: string | undefined,
+        filterSpec: string | undefined,
+        ignoreregex: string | undefined,
+        options: RegexOptions,
+      ) => {
         if (options.logGroup !== undefined) {
           await runRegexOnLogGroup(
             filterSpec === undefined ? input : undefined,
@@ -132,7 +138,7 @@ export function register(program: Command, moduleUrl?: string): void {
         }
         if (input === undefined) throw new CliError("missing required argument 'input'");
         if (filterSpec === undefined) throw new CliError("missing required argument 'filter'");
-        await runRegex(input, filterSpec, options, moduleUrl);
+        await runRegex(input, filterSpec, ignoreregex, options, moduleUrl);
       },
     );
 }
@@ -233,9 +239,9 @@ async function* readItems(input: string, events: boolean): AsyncGenerator<InputI
   }
 }
 
-function loadFilterForCli(spec: string): Filter {
+function loadFilterForCli(spec: string, ignoreregex: string | undefined): Filter {
   try {
-    return loadBuiltinOrFileFilter(spec);
+    return loadRegexArgument(spec, ignoreregex);
   } catch (e) {
     throw new CliError((e as Error).message, ExitCode.BadInput);
   }
@@ -263,7 +269,7 @@ async function runRegexOnLogGroup(
   });
   try {
     const filter = spec ?? filterOfLogGroup(source.config, options.logGroup as string);
-    await runRegex(source.label, filter, { ...options, jobs: 1 }, undefined, source.chunks);
+    await runRegex(source.label, filter, undefined, { ...options, jobs: 1 }, undefined, source.chunks);
   } finally {
     source.close();
   }
@@ -272,6 +278,7 @@ async function runRegexOnLogGroup(
 async function runRegex(
   input: string,
   spec: string,
+  ignoreregex: string | undefined,
   options: RegexOptions,
   moduleUrl: string | undefined,
   chunks?: AsyncIterable<string>,
@@ -294,12 +301,14 @@ async function runRegex(
   const size = !options.events && jobs > 1 ? regularFileSize(input) : undefined;
   let pool: PiecePool | undefined;
   if (size !== undefined && size >= tuning.splitBytes && size > 0) {
-    pool = new PiecePool(jobs - 1, { spec, matcherOptions, tally: tallyOptions }, moduleUrl);
+    const setup = { spec, ...(ignoreregex !== undefined ? { ignoreregex } : {}) };
+    pool = new PiecePool(jobs - 1, { ...setup, matcherOptions, tally: tallyOptions }, moduleUrl);
   }
   try {
     await runRegexWith(
       input,
       spec,
+      ignoreregex,
       options,
       matcherOptions,
       tallyOptions,
@@ -316,6 +325,7 @@ async function runRegex(
 async function runRegexWith(
   input: string,
   spec: string,
+  ignoreregex: string | undefined,
   options: RegexOptions,
   matcherOptions: MatcherOptions,
   tallyOptions: TallyOptions,
@@ -324,7 +334,7 @@ async function runRegexWith(
   tuning: ParallelTuning,
   chunks?: AsyncIterable<string>,
 ): Promise<void> {
-  const filter = loadFilterForCli(spec);
+  const filter = loadFilterForCli(spec, ignoreregex);
   const now = parseNow(options.now);
   const json = tallyOptions.json;
   let matcher: ReturnType<Filter['createMatcher']>;
@@ -398,7 +408,13 @@ async function runRegexWith(
   w('Running tests');
   w('=============');
   w();
-  w(`Use   failregex filter file : ${filter.name}, file: ${filter.file}`);
+  if (filter.file === LITERAL_FILTER_FILE) {
+    w(`Use      failregex line : ${spec}`);
+    if (ignoreregex !== undefined) w(`Use    ignoreregex line : ${ignoreregex}`);
+  } else {
+    w(`Use   failregex filter file : ${filter.name}, file: ${filter.file}`);
+    if (ignoreregex !== undefined) w(`Use    ignoreregex line : ${ignoreregex}`);
+  }
   if (filter.datepattern !== undefined)
     w(`Use      datepattern : ${filter.datepattern.replace(/\n/g, ' ')}`);
   w(`Use         log file : ${input === '-' ? 'stdin' : input}`);

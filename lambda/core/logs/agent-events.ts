@@ -14,7 +14,8 @@ import { expandCodes, fieldsToEpoch } from '../filters/date/strptime.js';
 import { zoneConverter } from '../filters/date/zone.js';
 
 export interface AgentEventFormat {
-  readonly multiLineStartPattern: string;
+  /** The agent's `multi_line_start_pattern`; undefined = every physical line is an event. */
+  readonly multiLineStartPattern?: string | undefined;
   readonly timestampFormat: string;
   /** IANA zone or UTC+hhmm of the host (the agent's `Local`), or UTC. */
   readonly timeZone: string;
@@ -73,7 +74,8 @@ export function createAgentSplitter(
   format: AgentEventFormat,
   options: { readonly now: number; readonly fallback?: number; readonly maxEventBytes?: number },
 ): AgentSplitter {
-  const start = new RegExp(format.multiLineStartPattern);
+  const start =
+    format.multiLineStartPattern === undefined ? undefined : new RegExp(format.multiLineStartPattern);
   const readTime = timestampReader(format.timestampFormat, format.timeZone);
   const maxBytes = options.maxEventBytes ?? AGENT_MAX_EVENT_BYTES;
   let last = options.fallback ?? options.now;
@@ -100,7 +102,7 @@ export function createAgentSplitter(
   return {
     push(raw) {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (current === undefined || start.test(line)) {
+      if (current === undefined || start === undefined || start.test(line)) {
         const done = finish();
         current = [line];
         return done;

@@ -31,7 +31,7 @@ describe('CloudWatch agent event splitting (the agent-config entry)', () => {
     expect(format.timestampFormat).toBe(entry?.timestamp_format);
   });
 
-  it('FreeSWITCH: continuation lines join their first line; time from timestamp_format', () => {
+  it('FreeSWITCH: every physical line is an event (no start pattern); continuation lines take the previous time', () => {
     const events = split(
       [
         "2024-11-05 03:13:02.557301 98.31% [WARNING] sofia_reg.c:3210 Can't find user [admin@x] from 198.51.100.77",
@@ -42,12 +42,32 @@ describe('CloudWatch agent event splitting (the agent-config entry)', () => {
       ],
       'freeswitch',
     );
-    expect(events).toHaveLength(2);
-    expect(events[0]?.lines).toBe(3);
-    expect(events[0]?.message.split('\n')).toHaveLength(3);
+    expect(events).toHaveLength(4);
+    expect(events.every((e) => e.lines === 1)).toBe(true);
     expect(events[0]?.timestamp).toBe(Date.parse('2024-11-05T03:13:02.557Z'));
-    expect(events[1]?.timestamp).toBe(Date.parse('2024-11-05T03:13:03.001Z'));
-    expect(events[1]?.message.endsWith('failure')).toBe(true);
+    expect(events[1]).toMatchObject({
+      timestamp: Date.parse('2024-11-05T03:13:02.557Z'),
+      dated: false,
+    });
+    expect(events[3]?.timestamp).toBe(Date.parse('2024-11-05T03:13:03.001Z'));
+    expect(events[3]?.message.endsWith('failure')).toBe(true);
+  });
+
+  it('with a start pattern, continuation lines join their first line', () => {
+    const s = createAgentSplitter(
+      { multiLineStartPattern: '^\\d{4}-', timestampFormat: '%Y-%m-%d %H:%M:%S', timeZone: 'UTC' },
+      { now: NOW },
+    );
+    const events = [
+      ...s.push('2024-11-05 03:13:02 first'),
+      ...s.push('continued'),
+      ...s.push('2024-11-05 03:13:03 second'),
+      ...s.end(),
+    ];
+    expect(events.map((e) => e.message)).toEqual([
+      '2024-11-05 03:13:02 first\ncontinued',
+      '2024-11-05 03:13:03 second',
+    ]);
   });
 
   it('Asterisk: every logger line starts with [; a Local zone is the jail timezone', () => {
