@@ -269,7 +269,14 @@ async function runRegexOnLogGroup(
   });
   try {
     const filter = spec ?? filterOfLogGroup(source.config, options.logGroup as string);
-    await runRegex(source.label, filter, undefined, { ...options, jobs: 1 }, undefined, source.chunks);
+    await runRegex(
+      source.label,
+      filter,
+      undefined,
+      { ...options, jobs: 1 },
+      undefined,
+      source.chunks,
+    );
   } finally {
     source.close();
   }

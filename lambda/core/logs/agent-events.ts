@@ -75,7 +75,9 @@ export function createAgentSplitter(
   options: { readonly now: number; readonly fallback?: number; readonly maxEventBytes?: number },
 ): AgentSplitter {
   const start =
-    format.multiLineStartPattern === undefined ? undefined : new RegExp(format.multiLineStartPattern);
+    format.multiLineStartPattern === undefined
+      ? undefined
+      : new RegExp(format.multiLineStartPattern);
   const readTime = timestampReader(format.timestampFormat, format.timeZone);
   const maxBytes = options.maxEventBytes ?? AGENT_MAX_EVENT_BYTES;
   let last = options.fallback ?? options.now;
