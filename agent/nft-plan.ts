@@ -170,9 +170,7 @@ export function planNft(list: BanList, now: number, options: PlanOptions = {}): 
       else active.push([cidr, expiresAt ?? Infinity]);
     }
     const bans = splitByFamily(active);
-    const groupAllow = allow(
-      (jails) => jails !== null && jails.some((j) => group.jails.includes(j)),
-    );
+    const groupAllow = allow((jails) => jails?.some((j) => group.jails.includes(j)) === true);
     for (const family of families) {
       const items = family === 4 ? bans.v4 : bans.v6;
       if (items.length === 0) continue;

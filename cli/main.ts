@@ -4,6 +4,7 @@
  * logic lives here.
  */
 import { Command } from 'commander';
+import { register as registerAgent } from './commands/agent.js';
 import { register as registerAgentConfig } from './commands/agent-config.js';
 import { register as registerBan } from './commands/ban.js';
 import { register as registerDemo } from './commands/demo.js';
@@ -28,6 +29,7 @@ const commands: RegisterCommand[] = [
   registerDemo,
   registerLocal,
   registerAgentConfig,
+  registerAgent,
 ];
 
 export function buildProgram(): Command {
