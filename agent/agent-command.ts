@@ -205,9 +205,11 @@ export function configureAgentCommand(command: Command): Command {
   command
     .command('status')
     .description('table present, element counts, applied serial, last poll')
-    .option('--state-file <file>', "the agent's own state", DEFAULT_STATE_FILE)
     .option('--json', 'one JSON object on stdout')
-    .action((options: Pick<AgentOptions, 'stateFile' | 'json'>) => statusCommand(options));
+    // --state-file is the agent command's own option (commander parses it for the parent).
+    .action((_options: unknown, sub: Command) =>
+      statusCommand(sub.optsWithGlobals<Pick<AgentOptions, 'stateFile' | 'json'>>()),
+    );
   command
     .command('uninstall')
     .description('delete table inet cloudjail (and nothing else)')

@@ -16,6 +16,8 @@ export interface AddressInterval {
 /** An interval with an expiry (epoch ms; Infinity = permanent). */
 export interface TimedInterval extends AddressInterval {
   readonly expiresAt: number;
+  /** The CIDR text when the interval is exactly one input CIDR (reused as the nft element). */
+  readonly cidr?: string;
 }
 
 const V4_SIZE = 32n;
@@ -32,10 +34,28 @@ export function cidrInterval(cidr: string): { family: IpFamily; interval: Addres
     const end = start + (1n << (V4_SIZE - prefix)) - 1n;
     return { family: 4, interval: { start, end } };
   }
-  let start = 0n;
-  for (const part of ipaddr.IPv6.parse(address).parts) start = (start << 16n) | BigInt(part);
+  const start = ipv6Value(address);
   const end = start + (1n << (V6_SIZE - prefix)) - 1n;
   return { family: 6, interval: { start, end } };
+}
+
+/** The 128-bit value of a canonical IPv6 address (hex groups, at most one `::`, no IPv4 tail). */
+function ipv6Value(address: string): bigint {
+  if (address.includes('.')) {
+    let v = 0n;
+    for (const part of ipaddr.IPv6.parse(address).parts) v = (v << 16n) | BigInt(part);
+    return v;
+  }
+  const gap = address.indexOf('::');
+  const head = gap < 0 ? address : address.slice(0, gap);
+  const tail = gap < 0 ? '' : address.slice(gap + 2);
+  const headParts = head === '' ? [] : head.split(':');
+  const tailParts = tail === '' ? [] : tail.split(':');
+  let hex = '';
+  for (const p of headParts) hex += p.padStart(4, '0');
+  hex += '0000'.repeat(8 - headParts.length - tailParts.length);
+  for (const p of tailParts) hex += p.padStart(4, '0');
+  return BigInt(`0x${hex}`);
 }
 
 /**
@@ -47,19 +67,22 @@ export function envelope(items: readonly TimedInterval[]): TimedInterval[] {
     x.start < y.start ? -1 : x.start > y.start ? 1 : x.end > y.end ? -1 : x.end < y.end ? 1 : 0,
   );
   const out: TimedInterval[] = [];
-  const emit = (start: bigint, end: bigint, expiresAt: number) => {
+  const emit = (start: bigint, end: bigint, expiresAt: number, whole?: Open) => {
     if (start > end) return;
     const last = out[out.length - 1];
     if (last && last.expiresAt === expiresAt && last.end + 1n === start) {
       out[out.length - 1] = { start: last.start, end, expiresAt };
+    } else if (whole?.cidr !== undefined && whole.start === start && whole.end === end) {
+      out.push({ start, end, expiresAt, cidr: whole.cidr });
     } else out.push({ start, end, expiresAt });
   };
   // Open containers, innermost last, each with its effective expiry (max over its ancestors).
-  const stack: { end: bigint; expiresAt: number }[] = [];
+  type Open = { start: bigint; end: bigint; expiresAt: number; cidr: string | undefined };
+  const stack: Open[] = [];
   let cursor = 0n;
   const close = (upTo: bigint | undefined) => {
     for (let top = stack[stack.length - 1]; top && (upTo === undefined || top.end < upTo); ) {
-      emit(cursor, top.end, top.expiresAt);
+      emit(cursor, top.end, top.expiresAt, top);
       if (top.end + 1n > cursor) cursor = top.end + 1n;
       stack.pop();
       top = stack[stack.length - 1];
@@ -71,8 +94,10 @@ export function envelope(items: readonly TimedInterval[]): TimedInterval[] {
     if (parent) emit(cursor, item.start - 1n, parent.expiresAt);
     cursor = item.start;
     stack.push({
+      start: item.start,
       end: item.end,
       expiresAt: Math.max(item.expiresAt, parent?.expiresAt ?? -Infinity),
+      cidr: item.cidr,
     });
   }
   close(undefined);
@@ -90,7 +115,8 @@ function addressText(value: bigint, family: IpFamily): string {
 }
 
 /** nft element text of a segment: a prefix when it is one CIDR, else `first-last`. */
-export function intervalText(interval: AddressInterval, family: IpFamily): string {
+export function intervalText(interval: TimedInterval | AddressInterval, family: IpFamily): string {
+  if ('cidr' in interval && interval.cidr !== undefined) return interval.cidr;
   const size = interval.end - interval.start + 1n;
   const bits = family === 4 ? V4_SIZE : V6_SIZE;
   if ((size & (size - 1n)) === 0n && interval.start % size === 0n) {

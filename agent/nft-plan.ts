@@ -75,7 +75,12 @@ function splitByFamily(entries: Iterable<readonly [string, number]>): Split {
   const out: Split = { v4: [], v6: [] };
   for (const [cidr, expiresAt] of entries) {
     const { family, interval } = cidrInterval(cidr);
-    (family === 4 ? out.v4 : out.v6).push({ ...interval, expiresAt });
+    (family === 4 ? out.v4 : out.v6).push({
+      start: interval.start,
+      end: interval.end,
+      expiresAt,
+      cidr,
+    });
   }
   return out;
 }

@@ -23,9 +23,9 @@ describe('planNft', () => {
   it('gives each element its remaining time and permanent bans none', () => {
     const plan = planNft(banList(), NOW);
     const v4 = plan.sets.find((s) => s.name === 'g0_v4');
-    expect(v4?.elements).toEqual(['198.51.100.0/24 timeout 1m', '203.0.113.7']);
+    expect(v4?.elements).toEqual(['198.51.100.0/24 timeout 1m', '203.0.113.7/32']);
     expect(plan.sets.find((s) => s.name === 'g0_v6')?.elements).toEqual([
-      '2001:db8:1::2 timeout 1h',
+      '2001:db8:1::2/128 timeout 1h',
     ]);
     expect(plan.script).toMatch(/set g0_v4 \{\n\s+type ipv4_addr\n\s+flags interval, timeout/);
     expect(plan.banElements).toEqual({ v4: 2, v6: 1 });
@@ -91,7 +91,7 @@ describe('planNft', () => {
     const plan = planNft(list, NOW);
     expect(plan.expired).toBe(1);
     expect(plan.sets.find((s) => s.name === 'g0_v4')?.elements).toEqual([
-      '203.0.113.2 timeout 1s500ms',
+      '203.0.113.2/32 timeout 1s500ms',
     ]);
   });
 });
