@@ -7,18 +7,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, build, buildSync } from 'esbuild';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DEFAULT_BUNDLE = join(ROOT, 'dist', 'cloudjail-agent.mjs');
 /** Oldest Node.js the bundle runs on. */
 export const AGENT_NODE_TARGET = 'node20';
 
-export async function buildAgentBundle(
-  outfile = DEFAULT_BUNDLE,
-): Promise<{ outfile: string; bytes: number }> {
+function options(outfile: string): BuildOptions & { metafile: true } {
   mkdirSync(dirname(outfile), { recursive: true });
-  const result = await build({
+  return {
     absWorkingDir: ROOT,
     entryPoints: [join(ROOT, 'agent', 'main.ts')],
     outfile,
@@ -27,15 +25,26 @@ export async function buildAgentBundle(
     format: 'esm',
     target: AGENT_NODE_TARGET,
     minify: true,
-    legalComments: 'linked',
+    legalComments: 'eof',
     metafile: true,
     banner: {
       js: "#!/usr/bin/env node\nimport { createRequire as cloudjailRequire } from 'node:module'; const require = cloudjailRequire(import.meta.url);",
     },
     logLevel: 'silent',
-  });
+  };
+}
+
+export async function buildAgentBundle(
+  outfile = DEFAULT_BUNDLE,
+): Promise<{ outfile: string; bytes: number }> {
+  const result = await build(options(outfile));
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   return { outfile, bytes };
+}
+
+/** The same, synchronously (CDK constructs build their assets at synth, synchronously). */
+export function buildAgentBundleSync(outfile: string): void {
+  buildSync(options(outfile));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
