@@ -6,11 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../cli/exit-codes.js';
 import { durationOption } from '../cli/input.js';
 import { BAN_LIST_KEY } from '../lambda/core/ban-list/heartbeat.js';
 import { formatDuration } from '../lambda/core/policy/duration.js';
+import { callerUserId } from './adapters/caller-identity.js';
 import { FileStateStore } from './adapters/file-state-store.js';
 import { ec2InstanceId } from './adapters/instance-identity.js';
 import { NftCommand } from './adapters/nft-command.js';
@@ -77,11 +79,27 @@ function s3Target(options: AgentOptions): S3Target {
   };
 }
 
-async function agentId(options: AgentOptions, target: S3Target): Promise<string> {
+/**
+ * The heartbeat id: --agent-id; on EC2, the caller's `aws:userid` (`<role-id>:<instance-id>`: the
+ * agent policy allows writing `agents/${aws:userid}.json` only), else the instance id; off EC2 the
+ * hostname.
+ */
+async function agentId(options: AgentOptions, target: S3Target, client: S3Client): Promise<string> {
   if (options.agentId) return options.agentId;
   if (!target.endpoint) {
     const instance = await ec2InstanceId();
-    if (instance) return instance;
+    if (instance) {
+      try {
+        const userId = await callerUserId(
+          await client.config.credentials(),
+          await client.config.region(),
+        );
+        if (userId) return userId;
+      } catch {
+        // No credentials: the heartbeat write fails and says so; the id stays the instance id.
+      }
+      return instance;
+    }
   }
   return hostname();
 }
@@ -127,7 +145,7 @@ async function runCommand(options: AgentOptions): Promise<void> {
       plan: { forward: options.forward === true },
     };
     const memory = initialMemory(state);
-    const id = await agentId(options, target);
+    const id = await agentId(options, target, client);
     const heartbeat = options.heartbeat ? new S3HeartbeatSink(client, target.bucket) : undefined;
     if (options.once) {
       const outcome = await syncOnce(deps, memory);
