@@ -8,7 +8,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3HeartbeatSink } from '../../agent/adapters/s3-heartbeat-sink.js';
 import { BAN_LIST_KEY } from '../../lambda/core/ban-list/heartbeat.js';
-import { type LocalS3, startLocalS3 } from '../../local/s3-endpoint.js';
+import { type LocalS3, localS3Client, startLocalS3 } from '../../local/s3-endpoint.js';
 import { cloudjail, type LocalServer, startLocalServer } from './cli-process.js';
 
 describe('cloudjail status: host agents', () => {
@@ -22,8 +22,7 @@ describe('cloudjail status: host agents', () => {
     state.s3 ??= { endpoint: s3.endpoint, bucket: s3.bucket };
     writeFileSync(server.state, JSON.stringify(state));
     const { endpoint, bucket } = state.s3 as { endpoint: string; bucket: string };
-    void endpoint;
-    const client = s3.client();
+    const client = localS3Client(endpoint);
     const now = Date.now();
     await client.send(
       new PutObjectCommand({
@@ -57,6 +56,7 @@ describe('cloudjail status: host agents', () => {
     await beat('sbc-a', 12, 4000);
     await beat('sbc-b', 11, 4000);
     await beat('sbc-c', 12, 3_600_000);
+    client.destroy();
   }, 120_000);
 
   afterAll(async () => {
