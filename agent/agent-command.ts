@@ -151,6 +151,9 @@ async function runCommand(options: AgentOptions): Promise<void> {
       const outcome = await syncOnce(deps, memory);
       state.write(memory.state);
       await sendHeartbeat(deps, memory, { agentId: id, heartbeat });
+      // bench:agent reads the agent's peak memory from this line.
+      if (process.env.CLOUDJAIL_AGENT_STATS === '1')
+        log(`max RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
       if (outcome.kind === 'refused') process.exitCode = ExitCode.Refused;
       if (outcome.kind === 'failed') process.exitCode = ExitCode.Failure;
       return;
