@@ -189,7 +189,7 @@ async function statusCommand(options: Pick<AgentOptions, 'stateFile' | 'json'>):
   const summary = await new NftCommand().summary();
   const state = new FileStateStore(options.stateFile).read();
   const now = Date.now();
-  const elements = (summary?.sets ?? []).filter((s) => /^g\d+_v[46]$/.test(s.name));
+  const elements = (summary?.sets ?? []).filter((s) => /^g\d+_v[46]h?$/.test(s.name));
   const total = elements.reduce((n, s) => n + s.elements, 0);
   if (options.json) {
     process.stdout.write(

@@ -35,6 +35,8 @@ export interface SetPlan {
   readonly name: string;
   readonly family: IpFamily;
   readonly timeout: boolean;
+  /** Interval set (prefixes) or hash set (host addresses: far cheaper for nft to load). */
+  readonly interval: boolean;
   /** nft element texts (`203.0.113.0/24 timeout 1h2m3s`), disjoint. */
   readonly elements: readonly string[];
 }
@@ -123,7 +125,9 @@ function groupRules(group: BanListGroup, match: string): string[] {
 }
 
 function setBlock(set: SetPlan): string {
-  const flags = set.timeout ? 'interval, timeout' : 'interval';
+  const flags = [...(set.interval ? ['interval'] : []), ...(set.timeout ? ['timeout'] : [])].join(
+    ', ',
+  );
   const lines = [
     `  set ${set.name} {`,
     `    type ${set.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}`,
@@ -162,7 +166,7 @@ export function planNft(list: BanList, now: number, options: PlanOptions = {}): 
     const name = `allow_v${family}`;
     const elements = elementTexts(items, family, now);
     allowElements += elements.length;
-    sets.push({ name, family, timeout: false, elements });
+    sets.push({ name, family, timeout: false, interval: true, elements });
     rules.push(`${SADDR[family]} @${name} accept`);
   }
 
@@ -174,25 +178,54 @@ export function planNft(list: BanList, now: number, options: PlanOptions = {}): 
       if (expiresAt !== null && expiresAt <= now) expired++;
       else active.push([cidr, expiresAt ?? Infinity]);
     }
-    const bans = splitByFamily(active);
+    // Host bans go to hash sets (nft loads them several times faster than interval elements and
+    // they cannot overlap: duplicates keep the latest expiry); prefixes to interval sets, merged.
+    // A host inside a banned prefix sits in both: each expires on its own, the union is enforced.
+    const hosts: Record<IpFamily, Map<string, number>> = { 4: new Map(), 6: new Map() };
+    const prefixes: [string, number][] = [];
+    for (const ban of active) {
+      const [cidr, expiresAt] = ban;
+      const family: IpFamily | undefined =
+        cidr.endsWith('/32') && !cidr.includes(':') ? 4 : cidr.endsWith('/128') ? 6 : undefined;
+      if (family === undefined) prefixes.push(ban);
+      else {
+        const address = cidr.slice(0, cidr.lastIndexOf('/'));
+        const known = hosts[family].get(address);
+        if (known === undefined || known < expiresAt) hosts[family].set(address, expiresAt);
+      }
+    }
+    const bans = splitByFamily(prefixes);
     const groupAllow = allow((jails) => jails?.some((j) => group.jails.includes(j)) === true);
     for (const family of families) {
-      const items = family === 4 ? bans.v4 : bans.v6;
-      if (items.length === 0) continue;
-      const name = `g${index}_v${family}`;
-      const elements = elementTexts(items, family, now);
-      banElements[family === 4 ? 'v4' : 'v6'] += elements.length;
-      sets.push({ name, family, timeout: true, elements });
-      let match = `${SADDR[family]} @${name}`;
+      let exclude = '';
       const allowItems = family === 4 ? groupAllow.v4 : groupAllow.v6;
       if (allowItems.length > 0) {
         const allowName = `g${index}_allow_v${family}`;
         const allowTexts = elementTexts(allowItems, family, now);
         allowElements += allowTexts.length;
-        sets.push({ name: allowName, family, timeout: false, elements: allowTexts });
-        match += ` ${SADDR[family]} != @${allowName}`;
+        sets.push({
+          name: allowName,
+          family,
+          timeout: false,
+          interval: true,
+          elements: allowTexts,
+        });
+        exclude = ` ${SADDR[family]} != @${allowName}`;
       }
-      rules.push(...groupRules(group, match));
+      const hostElements = [...hosts[family]].map(([address, expiresAt]) =>
+        expiresAt === Infinity ? address : `${address} timeout ${nftDuration(expiresAt - now)}`,
+      );
+      const items = family === 4 ? bans.v4 : bans.v6;
+      const prefixElements = items.length > 0 ? elementTexts(items, family, now) : [];
+      for (const [name, elements, interval] of [
+        [`g${index}_v${family}h`, hostElements, false],
+        [`g${index}_v${family}`, prefixElements, true],
+      ] as const) {
+        if (elements.length === 0) continue;
+        banElements[family === 4 ? 'v4' : 'v6'] += elements.length;
+        sets.push({ name, family, timeout: true, interval, elements });
+        rules.push(...groupRules(group, `${SADDR[family]} @${name}${exclude}`));
+      }
     }
   });
 

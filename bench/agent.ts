@@ -41,7 +41,7 @@ function list(serial: number, bans: PublishedBan[]): BanList {
  * n distinct IPv6 /64 bans at pseudo-random places in 2001:db8::/32 (seeded: the same every run),
  * expiring in 1 h: random like real attacker addresses, so the gzip size is not flattered.
  */
-function manyBans(n: number): PublishedBan[] {
+function manyBans(n: number, kind: 'host' | 'prefix'): PublishedBan[] {
   const out: PublishedBan[] = [];
   const seen = new Set<number>();
   const expiresAt = Date.now() + 3_600_000;
@@ -54,7 +54,11 @@ function manyBans(n: number): PublishedBan[] {
     if (seen.has(v)) continue;
     seen.add(v);
     out.push([
-      parseCidr(`2001:db8:${(v >>> 16).toString(16)}:${(v & 0xffff).toString(16)}::/64`)!.text,
+      parseCidr(
+        kind === 'prefix'
+          ? `2001:db8:${(v >>> 16).toString(16)}:${(v & 0xffff).toString(16)}::/64`
+          : `2001:db8::${(v >>> 16).toString(16)}:${(v & 0xffff).toString(16)}`,
+      )!.text,
       expiresAt,
     ]);
   }
@@ -193,13 +197,13 @@ async function latency(bundle: string, dir: string, intervalS: number): Promise<
   }
 }
 
-async function apply(bundle: string, dir: string, n: number) {
-  const topo = createTopology(`p${n}`);
+async function apply(bundle: string, dir: string, n: number, kind: 'host' | 'prefix') {
+  const topo = createTopology(`${kind[0]}${n}`);
   const procs: LineProcess[] = [];
   try {
     const s3 = await startS3(topo.sbc);
     procs.push(s3.proc);
-    const body = gzipSync(JSON.stringify(list(1, manyBans(n))));
+    const body = gzipSync(JSON.stringify(list(1, manyBans(n, kind))));
     await s3.put(body);
     const agent = new LineProcess(
       [
@@ -215,7 +219,7 @@ async function apply(bundle: string, dir: string, n: number) {
         '--bucket',
         s3.bucket,
         '--state-file',
-        join(dir, `apply-${n}.json`),
+        join(dir, `apply-${kind}-${n}.json`),
         '--no-heartbeat',
       ],
       { ...process.env, CLOUDJAIL_AGENT_STATS: '1' },
@@ -226,6 +230,7 @@ async function apply(bundle: string, dir: string, n: number) {
     });
     const rss = await agent.waitFor((l) => /max RSS/.test(l), 60_000, { stderr: true });
     return {
+      kind,
       bans: n,
       elements: Number(/, (\d+) elements/.exec(applied)?.[1]),
       applyMs: Number(/, (\d+) ms$/.exec(applied)?.[1]),
@@ -256,13 +261,18 @@ try {
     );
   }
   console.log(
-    '| bans | nft elements | apply (plan + one nft -f) | agent peak RSS | object (gzip) |',
+    '| bans (IPv6) | nft elements | apply (plan + one nft -f) | agent peak RSS | object (gzip) |',
   );
   console.log('|---:|---:|---:|---:|---:|');
-  for (const n of SIZES) {
-    const r = await apply(bundle, dir, n);
+  const PREFIX_SIZES = (process.env.BENCH_PREFIX_SIZES ?? '100000').split(',').map(Number);
+  const runs = [
+    ...SIZES.map((n) => [n, 'host'] as const),
+    ...PREFIX_SIZES.filter((n) => n > 0).map((n) => [n, 'prefix'] as const),
+  ];
+  for (const [n, kind] of runs) {
+    const r = await apply(bundle, dir, n, kind);
     console.log(
-      `| ${r.bans.toLocaleString('en')} | ${r.elements.toLocaleString('en')} | ${r.applyMs.toLocaleString('en')} ms | ${r.agentRssMiB} MiB | ${r.objectKiB.toLocaleString('en')} KiB |`,
+      `| ${r.bans.toLocaleString('en')} ${r.kind === 'host' ? 'hosts (/128)' : 'prefixes (/64)'} | ${r.elements.toLocaleString('en')} | ${r.applyMs.toLocaleString('en')} ms | ${r.agentRssMiB} MiB | ${r.objectKiB.toLocaleString('en')} KiB |`,
     );
   }
 } finally {

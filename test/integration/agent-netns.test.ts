@@ -202,14 +202,17 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
     expect(await arrives('198.51.100.10')).toBe(false);
   });
 
-  it('applies 100,000 bans in one transaction', async () => {
+  it('applies 100,000 bans (hosts and prefixes) in one transaction', async () => {
     const bans: PublishedBan[] = [['198.51.100.0/24', null]];
     const expiresAt = Date.now() + 3_600_000;
     for (let i = 0; i < 100_000; i++) {
-      // Canonical text, as the list contract requires; not adjacent (planning merges neighbours).
+      // Half host bans (hash sets), half prefixes (interval sets); canonical text, as the list
+      // contract requires; prefixes not adjacent (planning merges neighbours).
       const n = 2 * i;
       const cidr = parseCidr(
-        `2001:db8:ff:${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}::/80`,
+        i % 2 === 0
+          ? `2001:db8:fe::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`
+          : `2001:db8:ff:${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}::/80`,
       );
       bans.push([cidr!.text, expiresAt]);
     }

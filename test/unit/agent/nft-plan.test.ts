@@ -20,23 +20,49 @@ describe('planNft', () => {
     expect(planNft(banList(), NOW, { forward: true }).script).toContain('hook forward');
   });
 
-  it('gives each element its remaining time and permanent bans none', () => {
+  it('gives each element its remaining time and permanent bans none; hosts in hash sets', () => {
     const plan = planNft(banList(), NOW);
-    const v4 = plan.sets.find((s) => s.name === 'g0_v4');
-    expect(v4?.elements).toEqual(['198.51.100.0/24 timeout 1m', '203.0.113.7/32']);
-    expect(plan.sets.find((s) => s.name === 'g0_v6')?.elements).toEqual([
-      '2001:db8:1::2/128 timeout 1h',
+    expect(plan.sets.find((s) => s.name === 'g0_v4')?.elements).toEqual([
+      '198.51.100.0/24 timeout 1m',
     ]);
-    expect(plan.script).toMatch(/set g0_v4 \{\n\s+type ipv4_addr\n\s+flags interval, timeout/);
+    expect(plan.sets.find((s) => s.name === 'g0_v4h')?.elements).toEqual(['203.0.113.7']);
+    expect(plan.sets.find((s) => s.name === 'g0_v6h')?.elements).toEqual([
+      '2001:db8:1::2 timeout 1h',
+    ]);
+    expect(plan.script).toMatch(/set g0_v4 \{\n\s+type ipv4_addr\n\s+flags interval, timeout\n/);
+    expect(plan.script).toMatch(/set g0_v4h \{\n\s+type ipv4_addr\n\s+flags timeout\n/);
     expect(plan.banElements).toEqual({ v4: 2, v6: 1 });
+  });
+
+  it('keeps one host element per address, with its latest expiry', () => {
+    const list = banList({}, [
+      {
+        jails: ['a'],
+        deny: DENY_ALL,
+        verdict: 'drop',
+        bans: [
+          ['203.0.113.9/32', NOW + 1000],
+          ['203.0.113.9/32', NOW + 5000],
+          ['203.0.113.0/24', NOW + 2000],
+        ],
+      },
+    ]);
+    const plan = planNft(list, NOW);
+    expect(plan.sets.find((s) => s.name === 'g0_v4h')?.elements).toEqual([
+      '203.0.113.9 timeout 5s',
+    ]);
+    expect(plan.sets.find((s) => s.name === 'g0_v4')?.elements).toEqual([
+      '203.0.113.0/24 timeout 2s',
+    ]);
   });
 
   it('evaluates the allowlist before any ban rule', () => {
     const { rules } = planNft(banList(), NOW);
     expect(rules[0]).toBe('ip saddr @allow_v4 accept');
     expect(rules.slice(1)).toEqual([
+      'ip saddr @g0_v4h meta l4proto { tcp, udp } th dport 5060-5061 counter drop',
       'ip saddr @g0_v4 meta l4proto { tcp, udp } th dport 5060-5061 counter drop',
-      'ip6 saddr @g0_v6 meta l4proto { tcp, udp } th dport 5060-5061 counter drop',
+      'ip6 saddr @g0_v6h meta l4proto { tcp, udp } th dport 5060-5061 counter drop',
     ]);
   });
 
@@ -46,7 +72,7 @@ describe('planNft', () => {
     });
     const plan = planNft(list, NOW);
     expect(plan.sets.find((s) => s.name === 'g0_allow_v4')?.elements).toEqual(['198.51.100.8/29']);
-    expect(plan.rules[0]).toBe(
+    expect(plan.rules[1]).toBe(
       'ip saddr @g0_v4 ip saddr != @g0_allow_v4 meta l4proto { tcp, udp } th dport 5060-5061 counter drop',
     );
   });
@@ -71,8 +97,8 @@ describe('planNft', () => {
     expect(planNft(list, NOW).rules.slice(1)).toEqual([
       'ip saddr @g0_v4 meta l4proto tcp counter reject with tcp reset',
       'ip saddr @g0_v4 counter reject with icmpx type port-unreachable',
-      'ip saddr @g1_v4 tcp dport { 5060, 5080-5081 } counter reject with tcp reset',
-      'ip saddr @g1_v4 udp dport { 5060, 5080-5081 } counter reject with icmpx type port-unreachable',
+      'ip saddr @g1_v4h tcp dport { 5060, 5080-5081 } counter reject with tcp reset',
+      'ip saddr @g1_v4h udp dport { 5060, 5080-5081 } counter reject with icmpx type port-unreachable',
     ]);
   });
 
@@ -90,8 +116,8 @@ describe('planNft', () => {
     ]);
     const plan = planNft(list, NOW);
     expect(plan.expired).toBe(1);
-    expect(plan.sets.find((s) => s.name === 'g0_v4')?.elements).toEqual([
-      '203.0.113.2/32 timeout 1s500ms',
+    expect(plan.sets.find((s) => s.name === 'g0_v4h')?.elements).toEqual([
+      '203.0.113.2 timeout 1s500ms',
     ]);
   });
 });
