@@ -54,11 +54,64 @@ function jailNames(value: unknown, path: string): readonly string[] {
   return names as readonly string[];
 }
 
+const HEX_GROUPS = /^[0-9a-f:]+$/;
+
+/**
+ * RFC 5952 text of an IPv6 address given as hex groups without `.`, or undefined when it is not
+ * one: the fast path of validation (a million IPv6 host bans), ipaddr.js checks everything else.
+ */
+function canonicalIpv6(address: string): string | undefined {
+  if (!HEX_GROUPS.test(address)) return undefined;
+  const gap = address.indexOf('::');
+  if (gap >= 0 && address.indexOf('::', gap + 1) >= 0) return undefined;
+  const head =
+    gap < 0
+      ? address.split(':')
+      : address.slice(0, gap) === ''
+        ? []
+        : address.slice(0, gap).split(':');
+  const tail =
+    gap < 0 ? [] : address.slice(gap + 2) === '' ? [] : address.slice(gap + 2).split(':');
+  const missing = 8 - head.length - tail.length;
+  if (gap < 0 ? missing !== 0 : missing < 1) return undefined;
+  const groups: number[] = [];
+  for (const g of [...head, ...Array<string>(gap < 0 ? 0 : missing).fill('0'), ...tail]) {
+    if (g.length === 0 || g.length > 4) return undefined;
+    groups.push(Number.parseInt(g, 16));
+  }
+  // Longest run of two or more zero groups (the first on a tie) becomes `::`.
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLength).join(':')}`;
+}
+
 /** A CIDR exactly in its canonical form (`203.0.113.0/24`, `2001:db8::/64`). */
 export function canonicalCidr(value: unknown, path: string): string {
   if (typeof value !== 'string') fail(path, `expected a CIDR string, got ${describe(value)}`);
-  // Fast path for the common host ban: a canonical dotted quad with /32.
+  // Fast paths for the common host bans: a canonical dotted quad /32, a canonical IPv6 /128.
   if (value.endsWith('/32') && isCanonicalIpv4(value.slice(0, -3))) return value;
+  if (value.endsWith('/128')) {
+    const address = value.slice(0, -4);
+    const canonical = canonicalIpv6(address);
+    // ::ffff:a.b.c.d and other IPv4 forms never take this path (no `.`); a mapped address in hex
+    // (::ffff:c000:201) is IPv4 in cloudjail's canonical forms: ipaddr.js decides below.
+    if (canonical === address && !address.startsWith('::ffff:')) return value;
+  }
   const parsed = parseCidr(value);
   if (!parsed || !value.includes('/')) fail(path, `${describe(value)} is not a CIDR`);
   if (parsed.text !== value)

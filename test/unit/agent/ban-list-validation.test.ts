@@ -78,3 +78,32 @@ describe('validateBanList', () => {
     expect(() => parseBanList('{"schema": ')).toThrow(/ban list: not valid JSON/);
   });
 });
+
+describe('canonicalCidr (IPv6 host fast path agrees with ipaddr.js)', () => {
+  it('accepts exactly the canonical texts parseCidr produces', async () => {
+    const fc = (await import('fast-check')).default;
+    const { canonicalCidr } = await import('../../../agent/ban-list-validation.js');
+    const { parseCidr } = await import('../../../lambda/core/ip-address.js');
+    const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), fc.boolean(), (groups, pad) => {
+        const full = groups
+          .map((g) => (pad ? g.toString(16).padStart(4, '0') : g.toString(16)))
+          .join(':');
+        const canonical = parseCidr(`${full}/128`)!.text;
+        expect(canonicalCidr(canonical, 'x')).toBe(canonical);
+        if (full !== canonical.slice(0, -4))
+          expect(() => canonicalCidr(`${full}/128`, 'x')).toThrow(/canonical form/);
+      }),
+      { numRuns: 2000 },
+    );
+    for (const bad of [
+      '2001:db8::1::2/128',
+      '2001:DB8::1/128',
+      '2001:db8:0:0:0:0:0:1/128',
+      '12345::/128',
+      '::ffff:c000:201/128',
+    ])
+      expect(() => canonicalCidr(bad, 'x')).toThrow(BanListError);
+  });
+});
