@@ -159,6 +159,8 @@ async function latency(bundle: string, dir: string, intervalS: number): Promise<
     };
     for (let trial = 0; trial < TRIALS; trial++) {
       serial++;
+      // A random phase against the agent's poll, as a real ban arrives.
+      await new Promise((r) => setTimeout(r, Math.random() * intervalS * 1000));
       const written = Date.now();
       await s3.put(
         gzipSync(JSON.stringify(list(serial, [['192.0.2.2/32', Date.now() + 600_000]]))),
