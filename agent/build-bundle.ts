@@ -6,8 +6,10 @@
  * (lib/agent-fleet.ts: an S3 asset) and by the namespace test, which runs the bundle itself.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { type BuildOptions, build, buildSync } from 'esbuild';
+// esbuild is loaded only when a bundle is built: a CDK app with agents disabled never needs it.
+import type { BuildOptions } from 'esbuild';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DEFAULT_BUNDLE = join(ROOT, 'dist', 'cloudjail-agent.mjs');
@@ -37,6 +39,7 @@ function options(outfile: string): BuildOptions & { metafile: true } {
 export async function buildAgentBundle(
   outfile = DEFAULT_BUNDLE,
 ): Promise<{ outfile: string; bytes: number }> {
+  const { build } = await import('esbuild');
   const result = await build(options(outfile));
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   return { outfile, bytes };
@@ -44,6 +47,7 @@ export async function buildAgentBundle(
 
 /** The same, synchronously (CDK constructs build their assets at synth, synchronously). */
 export function buildAgentBundleSync(outfile: string): void {
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   buildSync(options(outfile));
 }
 

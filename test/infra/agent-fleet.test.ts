@@ -56,6 +56,7 @@ describe('AgentFleet', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
     expect(JSON.stringify(alarms)).toContain('AgentsBehind');
     expect(JSON.stringify(alarms)).toContain('AgentsSilent');
+    expect(Object.keys(template.findOutputs('AgentBucketName'))).toEqual(['AgentBucketName']);
   }, 120_000);
 
   it('is cdk-nag clean with agents enabled', () => {
