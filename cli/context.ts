@@ -14,6 +14,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import type { AgentHeartbeatReader } from '../lambda/ports/agent-heartbeats.js';
 import type { BanStore } from '../lambda/ports/ban-store.js';
 import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
 import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
@@ -65,6 +66,8 @@ export interface CliContext {
   /** Runs the enforcer now and waits for its report. */
   enforce(reason: string, options?: EnforceOptions): Promise<EnforcementReport>;
   now(): number;
+  /** The host agents' heartbeats (a local server with S3, or a stack with agents enabled). */
+  readonly agentHeartbeats?: AgentHeartbeatReader;
   close(): void;
 }
 
@@ -157,8 +160,10 @@ async function openLocal(statePath: string): Promise<CliContext> {
   // The enforcer runs in the server, behind a local Lambda Invoke endpoint: the same invoke, wait
   // and report as against a deployed stack, and still one NACL writer.
   const lambda = new LambdaClient({ ...local, endpoint: state.lambda.endpoint, maxAttempts: 1 });
+  const agents = state.s3 ? await heartbeatReader(state.s3.bucket, state.s3.endpoint) : undefined;
   return {
     where: `local server (state ${statePath})`,
+    ...(agents ? { agentHeartbeats: agents.reader } : {}),
     config,
     store: new DynamoDbBanStore(dynamo, state.dynamodb.tableName),
     failures: new DynamoDbFailureWindows(dynamo, state.dynamodb.tableName),
@@ -168,8 +173,31 @@ async function openLocal(statePath: string): Promise<CliContext> {
     close() {
       dynamo.destroy();
       lambda.destroy();
+      agents?.close();
     },
   };
+}
+
+/** The S3 heartbeat reader of the host tier (local endpoint, or the AWS SDK chain). */
+async function heartbeatReader(
+  bucket: string,
+  endpoint: string | undefined,
+  region?: string,
+): Promise<{ reader: AgentHeartbeatReader; close(): void }> {
+  const [{ S3Client }, { S3AgentHeartbeats }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('../lambda/adapters/s3-agent-heartbeats.js'),
+  ]);
+  const client = endpoint
+    ? new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        maxAttempts: 2,
+      })
+    : new S3Client(region ? { region } : {});
+  return { reader: new S3AgentHeartbeats(client, bucket), close: () => client.destroy() };
 }
 
 /** Deployed resources named by the stack outputs. */
@@ -177,6 +205,8 @@ export interface StackResources {
   readonly tableName: string;
   readonly enforcerFunctionName: string;
   readonly config: CloudjailConfig;
+  /** The host tier's bucket (agents enabled only). */
+  readonly agentBucket?: string;
 }
 
 function awsErrorMessage(e: unknown): string {
@@ -242,9 +272,11 @@ export async function resolveStack(
   } catch {
     throw new CliError(`stack ${stackName}: output ${STACK_OUTPUTS.config} is not JSON`);
   }
+  const agentBucket = outputs.find((o) => o.OutputKey === STACK_OUTPUTS.agentBucket)?.OutputValue;
   return {
     tableName,
     enforcerFunctionName,
+    ...(agentBucket ? { agentBucket } : {}),
     config: await parseConfig(raw, `stack ${stackName} output ${STACK_OUTPUTS.config}`),
   };
 }
@@ -316,8 +348,12 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
   }
   const dynamo = new adapters.DynamoDBClient(clientConfig);
   const lambda = new LambdaClient(clientConfig);
+  const agents = resources.agentBucket
+    ? await heartbeatReader(resources.agentBucket, undefined, options.region)
+    : undefined;
   return {
     where: `stack ${stackName}`,
+    ...(agents ? { agentHeartbeats: agents.reader } : {}),
     config: resources.config,
     store: new adapters.DynamoDbBanStore(dynamo, resources.tableName),
     failures: new adapters.DynamoDbFailureWindows(dynamo, resources.tableName),
@@ -326,6 +362,7 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
     close() {
       dynamo.destroy();
       lambda.destroy();
+      agents?.close();
     },
   };
 }

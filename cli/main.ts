@@ -4,6 +4,7 @@
  * logic lives here.
  */
 import { Command } from 'commander';
+import { register as registerAgent } from './commands/agent.js';
 import { register as registerAgentConfig } from './commands/agent-config.js';
 import { register as registerBackfill } from './commands/backfill.js';
 import { register as registerBan } from './commands/ban.js';
@@ -36,6 +37,7 @@ const commands: RegisterCommand[] = [
   registerShip,
   registerBackfill,
   registerDoctor,
+  registerAgent,
 ];
 
 export function buildProgram(): Command {

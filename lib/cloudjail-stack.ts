@@ -32,5 +32,12 @@ export class CloudjailStack extends Stack {
     output(STACK_OUTPUTS.topicArn, jail.topic.topicArn, 'SNS topic: one message per ban/unban');
     output(STACK_OUTPUTS.alarmTopicArn, jail.alarmTopic.topicArn, 'SNS topic of the alarms');
     output(STACK_OUTPUTS.config, jail.configJson, 'Validated cloudjail configuration (JSON)');
+    if (jail.agentFleet) {
+      output(
+        STACK_OUTPUTS.agentBucket,
+        jail.agentFleet.bucket.bucketName,
+        'Host tier bucket: ban list, agent heartbeats',
+      );
+    }
   }
 }

@@ -35,6 +35,7 @@ import {
 import { ENV } from '../lambda/config/env-names.js';
 import { parseJails } from '../lambda/config/jail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
+import { AgentFleet, agentHealthStatements, fallbackAgentBucket } from './agent-fleet.js';
 import { planFilterBundle } from './filter-bundle.js';
 import { specWords, subscriptionFilterName, subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
@@ -327,6 +328,8 @@ export class Cloudjail extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   /** The log groups the detector is subscribed to, by name. */
   readonly logGroups = new Map<string, logs.ILogGroup>();
+  /** The host tier (config `agents.enabled`): agent policy, bundle, association, alarm. */
+  readonly agentFleet: AgentFleet | undefined;
 
   constructor(scope: Construct, id: string, props: CloudjailProps) {
     super(scope, id);
@@ -735,6 +738,19 @@ export class Cloudjail extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    // --- Host tier: the agents (opt-in) -------------------------------------------------------
+    if (this.config.agents.enabled) {
+      const bucket = fallbackAgentBucket(this);
+      this.agentFleet = new AgentFleet(this, 'AgentFleet', {
+        bucket,
+        settings: this.config.agents,
+      });
+      this.agentFleet.alarm.addAlarmAction(alarmAction);
+      this.alarms.push(this.agentFleet.alarm);
+      for (const s of agentHealthStatements(bucket)) this.enforcer.addToRolePolicy(s);
+      this.enforcer.addEnvironment(ENV.agentHealthBucket, bucket.bucketName);
+    }
 
     const activeBans = new cloudwatch.Metric({
       namespace: METRICS.namespace,

@@ -9,7 +9,7 @@
  * invoke the unqualified enforcer ARN only), L1 (the runtime is the newest Node.js in aws-cdk-lib),
  * SQS4/SNS3 (TLS-only queue and topic policies).
  */
-import { Validations } from 'aws-cdk-lib';
+import { type CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { Cloudjail } from './cloudjail.js';
 
@@ -38,6 +38,32 @@ export function nagAcknowledgements(jail: Cloudjail): NagAcknowledgement[] {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'ec2:DescribeNetworkAcls supports no resource-level permissions, so the API requires "*"; it is read-only. The NACL mutations are scoped to the configured NACL ARNs.',
+    });
+  }
+  acks.push(...agentFleetAcknowledgements(jail));
+  return acks;
+}
+
+/** The host tier's findings (config `agents.enabled` only). */
+function agentFleetAcknowledgements(jail: Cloudjail): NagAcknowledgement[] {
+  const fleet = jail.agentFleet;
+  const enforcerRole = jail.enforcer.role;
+  if (!fleet || !enforcerRole) return [];
+  const bucket = fleet.bucket.node.defaultChild as CfnResource | undefined;
+  const acks: NagAcknowledgement[] = [];
+  if (bucket) {
+    const logicalId = Stack.of(bucket).getLogicalId(bucket);
+    acks.push({
+      scope: enforcerRole,
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/agents/*]`,
+      reason:
+        'The enforcer reads every agent heartbeat (agents/<agent id>.json) to classify the fleet as current/behind/silent: the agent ids are not known at deploy time. Read-only, that prefix only.',
+    });
+    acks.push({
+      scope: fleet.bucket,
+      id: 'AwsSolutions-S1',
+      reason:
+        'The bucket holds only the published ban list and small agent heartbeats (no customer data); it is private, TLS-only, versioned; access logs would need a second bucket for objects polled every few seconds by every host (use CloudTrail data events if auditing is needed).',
     });
   }
   return acks;

@@ -16,6 +16,8 @@ export const STACK_OUTPUTS = {
   alarmTopicArn: 'AlarmTopicArn',
   /** The validated cloudjail configuration, as JSON (the same text the Lambdas read). */
   config: 'Config',
+  /** Bucket of the host tier (published ban list, agent heartbeats); only with agents enabled. */
+  agentBucket: 'AgentBucketName',
 } as const;
 
 /** Default stack name of `bin/cloudjail.ts` (override with `-c stackName=...`). */

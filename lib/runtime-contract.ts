@@ -79,6 +79,9 @@ export const METRICS = {
   ec2Throttles: 'Throttles',
   naclMutations: 'NaclMutations',
   driftRepairs: 'DriftRepairs',
+  agentsCurrent: 'AgentsCurrent',
+  agentsBehind: 'AgentsBehind',
+  agentsSilent: 'AgentsSilent',
 } as const;
 
 export function jailName(jail: JailConfig): string {

@@ -5,6 +5,8 @@
  * the failing addresses, and the banned list with expiry and reason.
  */
 import type { Command } from 'commander';
+import { formatDuration } from '../../lambda/core/policy/duration.js';
+import { readAgentHealth } from '../../lambda/use-cases/agent-fleet-health.js';
 import {
   type EnforcementView,
   enforcementView,
@@ -60,8 +62,13 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     enforcementError = e instanceof Error ? e.message : String(e);
   }
   const status = await statusOverview(deps(ctx), enforcement);
+  const agents = await agentsView(ctx);
   if (options.json) {
-    printJson({ ...status, ...(enforcementError ? { enforcementError } : {}) });
+    printJson({
+      ...status,
+      ...(enforcementError ? { enforcementError } : {}),
+      ...(agents ? { agents } : {}),
+    });
     return;
   }
   const lines = [
@@ -70,6 +77,7 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     `|- Jail list:\t${status.jails.map((j) => j.jail).join(', ')}`,
     `|- Active bans:\t${status.activeBans}`,
   ];
+  if (agents) lines.push(...agentLines(agents));
   if (enforcement) {
     lines.push(`|- Not enforced (no NACL capacity):\t${enforcement.notEnforced}`);
     if (enforcement.pending > 0)
@@ -98,6 +106,32 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     );
   }
   printLines(lines);
+}
+
+type AgentsView = Awaited<ReturnType<typeof readAgentHealth>> | { readonly error: string };
+
+/** The host tier: undefined when the context has no agents (no S3 / agents not enabled). */
+async function agentsView(ctx: CliContext): Promise<AgentsView | undefined> {
+  if (!ctx.agentHeartbeats) return undefined;
+  try {
+    return await readAgentHealth(ctx.agentHeartbeats, ctx.config.agents.staleAfterMs, ctx.now());
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function agentLines(agents: AgentsView): string[] {
+  if ('error' in agents) return [`|- Host agents:\tunavailable (${agents.error})`];
+  const lines = [
+    `|- Host agents:\t${agents.current} current, ${agents.behind} behind, ${agents.silent} silent (published serial ${agents.publishedSerial ?? 'none'})`,
+  ];
+  agents.agents.forEach((a, i) => {
+    const last = i === agents.agents.length - 1;
+    lines.push(
+      `|  ${last ? '`-' : '|-'} ${a.agentId}: ${a.state}, serial ${a.appliedSerial ?? 'none'}, ${a.elements} elements, heartbeat ${formatDuration(Math.round(a.ageMs / 1000) * 1000)} ago${a.lastError ? `, ERROR ${a.lastError}` : ''}`,
+    );
+  });
+  return lines;
 }
 
 async function detail(ctx: CliContext, jail: string, options: StatusOptions): Promise<void> {

@@ -9,6 +9,7 @@
  * into one ConfigError.
  */
 import { ConfigError } from '../core/errors.js';
+import { type AgentsSettings, parseAgentsSettings } from './agents-config.js';
 import { type JailConfig, parseIgnoreList, parseJails } from './jail-config.js';
 import type { Parsed } from './parsed.js';
 import {
@@ -45,6 +46,8 @@ export interface CloudjailConfig {
   readonly notifications: NotificationSettings;
   /** Every log group referenced by a jail, in first-use order, with its creation settings. */
   readonly logGroups: readonly LogGroupSettings[];
+  /** The host tier (agents-config.ts). */
+  readonly agents: AgentsSettings;
 }
 
 /** Top-level keys; anything else (except `//…` comment keys) is reported as a likely typo. */
@@ -55,6 +58,7 @@ const KNOWN_KEYS = [
   'enforcement',
   'notifications',
   'logGroups',
+  'agents',
 ] as const;
 
 /** Retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
@@ -186,6 +190,7 @@ export function parseCloudjailConfig(raw: unknown): Parsed<CloudjailConfig> {
   const enforcement = parseEnforcement(raw['enforcement'] ?? {}, 'enforcement');
   const notifications = parseNotifications(raw['notifications']);
   const logGroupSettings = parseLogGroupSettings(raw['logGroups']);
+  const agents = parseAgentsSettings(raw['agents']);
   problems.push(
     ...jails.problems,
     ...ignoreip.problems,
@@ -193,6 +198,7 @@ export function parseCloudjailConfig(raw: unknown): Parsed<CloudjailConfig> {
     ...enforcement.problems,
     ...notifications.problems,
     ...logGroupSettings.problems,
+    ...agents.problems,
   );
 
   const logGroups: LogGroupSettings[] = [];
@@ -238,7 +244,8 @@ export function parseCloudjailConfig(raw: unknown): Parsed<CloudjailConfig> {
     !ignoreip.value ||
     !targets.value ||
     !enforcement.value ||
-    !notifications.value
+    !notifications.value ||
+    !agents.value
   ) {
     return {
       value: undefined,
@@ -253,6 +260,7 @@ export function parseCloudjailConfig(raw: unknown): Parsed<CloudjailConfig> {
       enforcement: enforcement.value,
       notifications: notifications.value,
       logGroups,
+      agents: agents.value,
     },
     problems: [],
   };

@@ -13,4 +13,6 @@ export const ENV = {
   topicArn: 'CLOUDJAIL_TOPIC_ARN',
   /** Directory holding filter files (built-in filter.d plus bundled user .conf files). */
   filterDir: 'CLOUDJAIL_FILTER_DIR',
+  /** Bucket holding the agents' heartbeats and the published ban list (agents enabled only). */
+  agentHealthBucket: 'CLOUDJAIL_AGENT_HEALTH_BUCKET',
 } as const;

@@ -14,19 +14,26 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { METRICS } from '../../lib/runtime-contract.js';
 import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
 import { createEc2Client, Ec2NetworkAcls } from '../adapters/ec2-network-acls.js';
+import { S3AgentHeartbeats } from '../adapters/s3-agent-heartbeats.js';
 import { loadCloudjailConfig } from '../config/cloudjail-config.js';
 import { ENV } from '../config/env-names.js';
+import type { AgentHealth } from '../core/agent-health.js';
 import { CloudjailError, ConfigError } from '../core/errors.js';
+import { readAgentHealth } from '../use-cases/agent-fleet-health.js';
 import {
   type EnforceBansDeps,
   type EnforcementReport,
   enforceBans,
 } from '../use-cases/enforce-bans.js';
 
-export type EnforcerDeps = EnforceBansDeps;
+export type EnforcerDeps = EnforceBansDeps & {
+  /** The host tier's health (agents enabled): emitted as AgentsCurrent/Behind/Silent. */
+  readonly agentHealth?: () => Promise<AgentHealth>;
+};
 
 /** Every NACL failed: nothing was enforced in this run. */
 export class EnforcementFailedError extends CloudjailError {}
@@ -83,6 +90,18 @@ export function createEnforcerHandler(
     metrics.addMetric(METRICS.naclMutations, MetricUnit.Count, report.mutations);
     metrics.addMetric(METRICS.ec2Throttles, MetricUnit.Count, report.throttles);
     metrics.addMetric(METRICS.driftRepairs, MetricUnit.Count, report.driftRepairs);
+    if (d.agentHealth) {
+      try {
+        const agents = await d.agentHealth();
+        metrics.addMetric(METRICS.agentsCurrent, MetricUnit.Count, agents.current);
+        metrics.addMetric(METRICS.agentsBehind, MetricUnit.Count, agents.behind);
+        metrics.addMetric(METRICS.agentsSilent, MetricUnit.Count, agents.silent);
+      } catch (e) {
+        logger.warn('agent health unavailable', {
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
     metrics.publishStoredMetrics();
     logger.info('enforcement run', {
       source: eventSource(event),
@@ -135,7 +154,15 @@ function buildFromEnvironment(): EnforcerDeps {
     settings: config.enforcement,
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    ...agentHealthFromEnvironment(config.agents.staleAfterMs),
   };
+}
+
+function agentHealthFromEnvironment(staleAfterMs: number): Pick<EnforcerDeps, 'agentHealth'> {
+  const bucket = process.env[ENV.agentHealthBucket];
+  if (!bucket) return {};
+  const reader = new S3AgentHeartbeats(new S3Client({}), bucket);
+  return { agentHealth: () => readAgentHealth(reader, staleAfterMs, Date.now()) };
 }
 
 export const handler = createEnforcerHandler(buildFromEnvironment);

@@ -375,7 +375,7 @@ describe('the construct in another CDK app (cloudjail installed as a dependency)
       for (const name of readdirSync(join(PROJECT_ROOT, 'node_modules'))) {
         symlinkSync(join(PROJECT_ROOT, 'node_modules', name), join(modules, name));
       }
-      for (const part of ['lib', 'lambda', 'filter.d', 'package.json']) {
+      for (const part of ['lib', 'lambda', 'agent', 'cli', 'filter.d', 'package.json']) {
         cpSync(join(PROJECT_ROOT, part), join(modules, 'cloudjail', part), { recursive: true });
       }
       writeFileSync(join(app, 'package.json'), '{ "name": "user-app", "type": "module" }\n');

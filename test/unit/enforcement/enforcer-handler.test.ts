@@ -142,3 +142,31 @@ describe('enforcer handler', () => {
     await expect(emf(() => handler({}))).rejects.toThrow('DynamoDB unavailable');
   });
 });
+
+describe('enforcer handler: host-tier health metrics', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('emits AgentsCurrent/AgentsBehind/AgentsSilent when agents are enabled', async () => {
+    const d = await deps(hostBans(3), {
+      agentHealth: async () => ({ current: 4, behind: 1, silent: 2, agents: [] }),
+    });
+    const { docs } = await emf(() => createEnforcerHandler(() => d)({ source: 'test' }));
+    const last = docs.at(-1);
+    expect([
+      last?.[METRICS.agentsCurrent],
+      last?.[METRICS.agentsBehind],
+      last?.[METRICS.agentsSilent],
+    ]).toEqual([4, 1, 2]);
+  });
+
+  it('still enforces and emits the NACL metrics when the heartbeats cannot be read', async () => {
+    const d = await deps(hostBans(3), {
+      agentHealth: async () => {
+        throw new Error('AccessDenied');
+      },
+    });
+    const { result, docs } = await emf(() => createEnforcerHandler(() => d)({ source: 'test' }));
+    expect(result.activeBans).toBe(3);
+    expect(docs.at(-1)?.[METRICS.agentsBehind]).toBeUndefined();
+  });
+});
