@@ -14,6 +14,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import type { BanListReader } from '../lambda/ports/ban-list-publisher.js';
 import type { BanStore } from '../lambda/ports/ban-store.js';
 import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
 import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
@@ -55,6 +56,8 @@ export interface CliContext {
   readonly config: CloudjailConfig;
   readonly store: BanStore;
   readonly failures: FailureWindowReader;
+  /** The published ban list (host tier); undefined when the deployment has none. */
+  readonly banList?: BanListReader;
   /** Runs the enforcer now and waits for its report. */
   enforce(reason: string, options?: EnforceOptions): Promise<EnforcementReport>;
   now(): number;
@@ -150,25 +153,40 @@ async function openLocal(statePath: string): Promise<CliContext> {
   // The enforcer runs in the server, behind a local Lambda Invoke endpoint: the same invoke, wait
   // and report as against a deployed stack, and still one NACL writer.
   const lambda = new LambdaClient({ ...local, endpoint: state.lambda.endpoint, maxAttempts: 1 });
+  const banList = state.s3 ? await localBanList(state.s3) : undefined;
   return {
     where: `local server (state ${statePath})`,
     config,
     store: new DynamoDbBanStore(dynamo, state.dynamodb.tableName),
     failures: new DynamoDbFailureWindows(dynamo, state.dynamodb.tableName),
+    ...(banList ? { banList: banList.reader } : {}),
     enforce: (reason, options) =>
       invokeEnforcer(lambda, state.lambda.enforcerFunctionName, reason, options),
     now: () => Date.now(),
     close() {
       dynamo.destroy();
       lambda.destroy();
+      banList?.client.destroy();
     },
   };
+}
+
+/** The published ban list of a local server (its local S3 API). */
+async function localBanList(s3: { readonly endpoint: string; readonly bucket: string }) {
+  const [{ localS3Client }, { S3BanListPublisher }] = await Promise.all([
+    import('../local/s3-endpoint.js'),
+    import('../lambda/adapters/s3-ban-list-publisher.js'),
+  ]);
+  const client = localS3Client(s3.endpoint);
+  return { client, reader: new S3BanListPublisher({ client, bucket: s3.bucket }) };
 }
 
 /** Deployed resources named by the stack outputs. */
 export interface StackResources {
   readonly tableName: string;
   readonly enforcerFunctionName: string;
+  /** Absent on stacks deployed before the host tier. */
+  readonly banListBucket?: string;
   readonly config: CloudjailConfig;
 }
 
@@ -235,9 +253,13 @@ export async function resolveStack(
   } catch {
     throw new CliError(`stack ${stackName}: output ${STACK_OUTPUTS.config} is not JSON`);
   }
+  const banListBucket = outputs.find(
+    (o) => o.OutputKey === STACK_OUTPUTS.banListBucket,
+  )?.OutputValue;
   return {
     tableName,
     enforcerFunctionName,
+    ...(banListBucket ? { banListBucket } : {}),
     config: await parseConfig(raw, `stack ${stackName} output ${STACK_OUTPUTS.config}`),
   };
 }
@@ -309,18 +331,33 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
   }
   const dynamo = new adapters.DynamoDBClient(clientConfig);
   const lambda = new LambdaClient(clientConfig);
+  const banList = resources.banListBucket
+    ? await deployedBanList(resources.banListBucket, clientConfig)
+    : undefined;
   return {
     where: `stack ${stackName}`,
     config: resources.config,
     store: new adapters.DynamoDbBanStore(dynamo, resources.tableName),
     failures: new adapters.DynamoDbFailureWindows(dynamo, resources.tableName),
+    ...(banList ? { banList: banList.reader } : {}),
     enforce: (reason, opts) => invokeEnforcer(lambda, resources.enforcerFunctionName, reason, opts),
     now: () => Date.now(),
     close() {
       dynamo.destroy();
       lambda.destroy();
+      banList?.client.destroy();
     },
   };
+}
+
+/** The published ban list of a deployed stack (its ban-list bucket). */
+async function deployedBanList(bucket: string, clientConfig: { region?: string }) {
+  const [{ S3Client }, { S3BanListPublisher }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('../lambda/adapters/s3-ban-list-publisher.js'),
+  ]);
+  const client = new S3Client(clientConfig);
+  return { client, reader: new S3BanListPublisher({ client, bucket }) };
 }
 
 export async function openContext(options: ConnectionOptions): Promise<CliContext> {

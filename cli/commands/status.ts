@@ -20,6 +20,7 @@ import {
 import { CliError, ExitCode } from '../exit-codes.js';
 import { cidrAddress, formatExpiry, formatTime } from '../format.js';
 import { printJson, printLines } from '../input.js';
+import { hostTierStatus } from '../tiers.js';
 
 interface StatusOptions extends ConnectionOptions {
   readonly json?: boolean;
@@ -60,8 +61,9 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     enforcementError = e instanceof Error ? e.message : String(e);
   }
   const status = await statusOverview(deps(ctx), enforcement);
+  const hosts = await hostTierStatus(ctx.banList, ctx.now());
   if (options.json) {
-    printJson({ ...status, ...(enforcementError ? { enforcementError } : {}) });
+    printJson({ ...status, ...(enforcementError ? { enforcementError } : {}), ...hosts.json });
     return;
   }
   const lines = [
@@ -69,6 +71,7 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     `|- Number of jails:\t${status.jails.length}`,
     `|- Jail list:\t${status.jails.map((j) => j.jail).join(', ')}`,
     `|- Active bans:\t${status.activeBans}`,
+    hosts.line,
   ];
   if (enforcement) {
     lines.push(`|- Not enforced (no NACL capacity):\t${enforcement.notEnforced}`);
