@@ -88,41 +88,63 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** An address range (first and last address as integers). */
-interface Range {
-  readonly family: 4 | 6;
-  readonly first: bigint;
-  readonly last: bigint;
-}
+/**
+ * An address range: first and last address as integers (IPv4 as numbers: exact up to 2^32 and
+ * far cheaper than bigint for a million bans; IPv6 as bigint).
+ */
+type Range =
+  | { readonly family: 4; readonly first: number; readonly last: number }
+  | { readonly family: 6; readonly first: bigint; readonly last: bigint };
 
 function rangeOf(cidr: Cidr): Range {
-  const bits = cidr.family === 4 ? 32 : 128;
-  let value = 0n;
   if (cidr.family === 4) {
-    for (const part of cidr.network.split('.')) value = (value << 8n) | BigInt(Number(part));
-  } else {
-    const [head = '', tail] = cidr.network.split('::');
-    const h = head === '' ? [] : head.split(':');
-    const t = tail === undefined || tail === '' ? [] : tail.split(':');
-    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    for (const g of groups) value = (value << 16n) | BigInt(Number.parseInt(g, 16));
+    let value = 0;
+    for (const part of cidr.network.split('.')) value = value * 256 + Number(part);
+    return { family: 4, first: value, last: value + 2 ** (32 - cidr.prefix) - 1 };
   }
-  const size = 1n << BigInt(bits - cidr.prefix);
-  return { family: cidr.family, first: value, last: value + size - 1n };
+  const [head = '', tail] = cidr.network.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  let value = 0n;
+  for (const g of [...h, ...Array(8 - h.length - t.length).fill('0'), ...t]) {
+    value = (value << 16n) | BigInt(Number.parseInt(g, 16));
+  }
+  return { family: 6, first: value, last: value + (1n << BigInt(128 - cidr.prefix)) - 1n };
 }
 
-/** A dotted-quad /p read without ipaddr.js: a million bans are checked against the allowlist. */
-const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+/**
+ * The range of a canonical IPv4 CIDR (`a.b.c.d/p`), read by hand (no regex, no ipaddr.js: a
+ * million bans are checked against the allowlist); undefined when it is not one.
+ */
+function ipv4Range(cidr: string): Range | undefined {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < cidr.length; i++) {
+    const c = cidr.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3) return undefined;
+    } else if ((c === 46 && dots < 3) || (c === 47 && dots === 3)) {
+      if (digits === 0 || part > 255) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      if (c === 47) {
+        const prefix = Number(cidr.slice(i + 1));
+        if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32 || i + 1 === cidr.length)
+          return undefined;
+        return { family: 4, first: value, last: value + 2 ** (32 - prefix) - 1 };
+      }
+      dots++;
+    } else return undefined;
+  }
+  return undefined;
+}
 
 function banRange(cidr: string): Range | undefined {
-  const m = IPV4_CIDR.exec(cidr);
-  if (m) {
-    const value =
-      ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
-    const prefix = Number(m[5]);
-    const first = BigInt(value);
-    return { family: 4, first, last: first + (1n << BigInt(32 - prefix)) - 1n };
-  }
+  if (!cidr.includes(':')) return ipv4Range(cidr);
   const parsed = parseCidr(cidr);
   return parsed ? rangeOf(parsed) : undefined;
 }
@@ -168,43 +190,46 @@ export function buildBanList(input: BanListInput): BuiltBanList {
     readonly deny: DenySpec;
     readonly verdict: BanVerdict;
     readonly jails: Set<string>;
-    readonly bans: Map<string, number | null>;
+    /** Unsorted, possibly several per CIDR: sorted and merged at the end (cheaper than a Map). */
+    readonly bans: [string, number | null][];
   }
   const groups = new Map<string, Group>();
+  // One lookup per jail, not per ban: a million bans share a handful of groups.
+  const groupOfJail = new Map<string, Group>();
+  const groupOf = (jailName: string): Group => {
+    const cached = groupOfJail.get(jailName);
+    if (cached) return cached;
+    const jail = jailsByName.get(jailName);
+    const deny = canonicalDeny(jail?.deny ?? DENY_ALL);
+    const verdict: BanVerdict = jail?.blocktype ?? 'drop';
+    const key = `${verdict}|${JSON.stringify(deny)}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { deny, verdict, jails: new Set(), bans: [] };
+      groups.set(key, group);
+    }
+    groupOfJail.set(jailName, group);
+    return group;
+  };
   const listedBans: Ban[] = [];
   const refused: Ban[] = [];
   for (const ban of input.bans) {
     if (!isBanActive(ban, input.now)) continue;
     if (allowRanges.length > 0) {
       const range = banRange(ban.cidr);
-      const blocked =
-        range === undefined ||
-        allowRanges.some(
-          (a) => (a.jails === null || a.jails.includes(ban.jail)) && overlaps(a.range, range),
-        );
+      let blocked = range === undefined;
+      for (let i = 0; !blocked && range && i < allowRanges.length; i++) {
+        const a = allowRanges[i] as (typeof allowRanges)[number];
+        blocked = overlaps(a.range, range) && (a.jails === null || a.jails.includes(ban.jail));
+      }
       if (blocked) {
         refused.push(ban);
         continue;
       }
     }
-    const jail = jailsByName.get(ban.jail);
-    const deny = canonicalDeny(jail?.deny ?? DENY_ALL);
-    const verdict: BanVerdict = jail?.blocktype ?? 'drop';
-    const key = `${verdict}|${JSON.stringify(deny)}`;
-    let group = groups.get(key);
-    if (!group) {
-      group = { deny, verdict, jails: new Set(), bans: new Map() };
-      groups.set(key, group);
-    }
+    const group = groupOf(ban.jail);
     group.jails.add(ban.jail);
-    const previous = group.bans.get(ban.cidr);
-    const expiresAt =
-      previous === undefined
-        ? ban.expiresAt
-        : previous === null || ban.expiresAt === null
-          ? null
-          : Math.max(previous, ban.expiresAt);
-    group.bans.set(ban.cidr, expiresAt);
+    group.bans.push([ban.cidr, ban.expiresAt]);
     listedBans.push(ban);
   }
 
@@ -212,9 +237,22 @@ export function buildBanList(input: BanListInput): BuiltBanList {
   const ordered: BanListGroup[] = [...groups]
     .sort(([a], [b]) => compareText(a, b))
     .map(([, g]) => {
-      const bans: PublishedBan[] = [...g.bans].sort((a, b) => compareText(a[0], b[0]));
+      g.bans.sort((a, b) => compareText(a[0], b[0]));
+      // One pair per CIDR: the latest expiry of its records (permanent wins).
+      const bans: [string, number | null][] = [];
+      for (const pair of g.bans) {
+        const last = bans[bans.length - 1];
+        if (last && last[0] === pair[0]) {
+          last[1] = last[1] === null || pair[1] === null ? null : Math.max(last[1], pair[1]);
+        } else bans.push(pair);
+      }
       entries += bans.length;
-      return { jails: [...g.jails].sort(), deny: g.deny, verdict: g.verdict, bans };
+      return {
+        jails: [...g.jails].sort(),
+        deny: g.deny,
+        verdict: g.verdict,
+        bans: bans as PublishedBan[],
+      };
     });
   const content: BanListContent = { allowlist, groups: ordered };
   return { content, contentHash: contentHash(content), listedBans, entries, refused };
