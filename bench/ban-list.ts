@@ -5,11 +5,16 @@
  * 127.0.0.1: PutObject over HTTP, then the unchanged run's HeadObject). Prints ms (median of
  * BENCH_REPEAT runs, default 3; 1 at 1M), the object size, and the heap used.
  *
+ * Peer, measured in the same run on the same records: the naive publication, `gzip(JSON.stringify(
+ * records))` of the raw ban records (no grouping, no ordering, no allowlist check, no hash). The
+ * ratios (ours / peer) hold on a loaded machine where absolute times do not.
+ *
  * Bans: 90% IPv4 /32 at pseudo-random addresses (distinct), 10% IPv6 /128 in 2001:db8::/32,
  * expiries spread over 3 days (ms), 5% permanent; three jails in two deny groups; 10 allowlist
  * entries (so every ban is checked against them).
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { serializeBanList } from '../lambda/adapters/ban-list-codec.js';
 import { S3BanListPublisher } from '../lambda/adapters/s3-ban-list-publisher.js';
 import type { Ban } from '../lambda/core/ban.js';
@@ -88,6 +93,8 @@ async function main() {
       const serialize: number[] = [];
       const publish: number[] = [];
       const unchanged: number[] = [];
+      const peer: number[] = [];
+      let peerBytes = 0;
       let bytes = 0;
       let heap = 0;
       for (let r = 0; r < repeat; r++) {
@@ -98,6 +105,9 @@ async function main() {
         t = performance.now();
         const body = serializeBanList(banListDocument(built.content, 1, T0));
         serialize.push(performance.now() - t);
+        t = performance.now();
+        peerBytes = gzipSync(Buffer.from(JSON.stringify(input))).length;
+        peer.push(performance.now() - t);
         bytes = body.length;
         heap = Math.max(heap, process.memoryUsage().heapUsed);
         if (built.listedBans.length !== n)
@@ -134,6 +144,10 @@ async function main() {
           String(bytes).padStart(13),
           (bytes / n).toFixed(1).padStart(10),
           (heap / 2 ** 20).toFixed(0).padStart(8),
+          median(peer).toFixed(0).padStart(8),
+          String(peerBytes).padStart(11),
+          ((median(build) + median(serialize)) / median(peer)).toFixed(2).padStart(11),
+          (bytes / peerBytes).toFixed(3).padStart(11),
         ].join(' '),
       );
     }
