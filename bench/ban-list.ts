@@ -18,7 +18,11 @@ import { gzipSync } from 'node:zlib';
 import { serializeBanList } from '../lambda/adapters/ban-list-codec.js';
 import { S3BanListPublisher } from '../lambda/adapters/s3-ban-list-publisher.js';
 import type { Ban } from '../lambda/core/ban.js';
-import { banListDocument, buildBanList } from '../lambda/core/ban-list/build-ban-list.js';
+import {
+  banListDocument,
+  banListJson,
+  buildBanList,
+} from '../lambda/core/ban-list/build-ban-list.js';
 import { SIP_DENY } from '../lambda/core/deny-spec.js';
 import { publishBanList } from '../lambda/use-cases/publish-ban-list.js';
 import { startLocalS3 } from '../local/s3-endpoint.js';
@@ -103,7 +107,10 @@ async function main() {
         const built = buildBanList(args);
         build.push(performance.now() - t);
         t = performance.now();
-        const body = serializeBanList(banListDocument(built.content, 1, T0));
+        const body = serializeBanList(
+          banListDocument(built.content, 1, T0),
+          banListJson(built.contentJson, 1, T0),
+        );
         serialize.push(performance.now() - t);
         t = performance.now();
         peerBytes = gzipSync(Buffer.from(JSON.stringify(input))).length;

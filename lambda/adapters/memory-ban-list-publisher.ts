@@ -19,7 +19,7 @@ export class MemoryBanListPublisher implements BanListPublisher {
 
   async publish(request: PublishRequest): Promise<{ bytes: number }> {
     if (this.failWith) throw this.failWith;
-    const bytes = serializeBanList(request.list).length;
+    const bytes = serializeBanList(request.list, request.json).length;
     this.published.push(request);
     this.head = {
       serial: request.list.serial,

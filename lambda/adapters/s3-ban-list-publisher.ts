@@ -90,7 +90,7 @@ export class S3BanListPublisher implements BanListPublisher {
   }
 
   async publish(request: PublishRequest): Promise<{ bytes: number }> {
-    const body = serializeBanList(request.list);
+    const body = serializeBanList(request.list, request.json);
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,

@@ -17,6 +17,7 @@ import { type Ban, isBanActive } from '../core/ban.js';
 import {
   type BanListJail,
   banListDocument,
+  banListJson,
   buildBanList,
   nextSerial,
   type RuntimeIgnore,
@@ -113,6 +114,7 @@ export async function publishBanList(
       list,
       contentHash: built.contentHash,
       bans: keys.size,
+      json: banListJson(built.contentJson, serial, now),
     });
     if (deps.memory) {
       deps.memory.keys = keys;

@@ -4,7 +4,9 @@ import type { Ban } from '../../../lambda/core/ban.js';
 import {
   type BanListInput,
   banListDocument,
+  banListJson,
   buildBanList,
+  contentHash,
   nextSerial,
 } from '../../../lambda/core/ban-list/build-ban-list.js';
 import { BAN_LIST_SCHEMA } from '../../../lambda/core/ban-list/schema.js';
@@ -173,6 +175,18 @@ describe('buildBanList', () => {
     expect(c.contentHash).not.toBe(a.contentHash);
     const d = buildBanList(input(bans, { ignoreip: ['192.0.2.200/32'] }));
     expect(d.contentHash).not.toBe(a.contentHash);
+  });
+
+  it("banListJson is the document's JSON, made from the hashed content JSON", () => {
+    const built = buildBanList(
+      input([ban('203.0.113.7/32'), ban('198.51.100.0/24', { jail: 'web' })], {
+        ignoreip: ['192.0.2.9/32'],
+      }),
+    );
+    expect(banListJson(built.contentJson, 42, T0)).toBe(
+      JSON.stringify(banListDocument(built.content, 42, T0)),
+    );
+    expect(built.contentHash).toBe(contentHash(built.content));
   });
 
   it('nextSerial only grows: the time in ms, or previous + 1', () => {
