@@ -86,7 +86,12 @@ async function main() {
     `bench:publish on ${cpus()[0]?.model ?? '?'} x${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
   );
   console.log(
-    'bans     build ms  serialize ms  publish ms  unchanged ms  object bytes  bytes/ban  heap MB',
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    'bans     build ms  serialize ms  publish ms  unchanged ms  object bytes  bytes/ban  heap MB  peer ms  peer bytes  time ratio  size ratio',
   );
   const s3 = await startLocalS3();
   try {

@@ -119,3 +119,31 @@ describe('ban-list bucket', () => {
     expect(outputs[STACK_OUTPUTS.banListBucket]?.['Value']).toEqual({ Ref: bucketId });
   });
 });
+
+describe('alarms per tier', () => {
+  afterAll(cleanupApps);
+
+  const tiersAlarmed = (naclOverflowAlarm?: boolean) => {
+    const template = Template.fromStack(
+      new CloudjailStack(testApp(false), `Tiers${String(naclOverflowAlarm)}`, {
+        config: exampleConfig(),
+        ...(naclOverflowAlarm === undefined ? {} : { naclOverflowAlarm }),
+      }),
+    );
+    return Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources)
+      .map((a) => a.Properties)
+      .filter((p) => p['MetricName'] === METRICS.bansNotEnforced)
+      .map(
+        (p) =>
+          (p['Dimensions'] as { Name: string; Value: string }[]).find(
+            (d) => d.Name === METRICS.tierDimension,
+          )?.Value,
+      )
+      .sort();
+  };
+
+  it('alarms on both tiers by default; with agents everywhere (naclOverflowAlarm: false) on the hosts tier only', () => {
+    expect(tiersAlarmed()).toEqual([METRICS.hostsTier, METRICS.naclTier].sort());
+    expect(tiersAlarmed(false)).toEqual([METRICS.hostsTier]);
+  }, 120_000);
+});
