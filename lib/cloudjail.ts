@@ -38,7 +38,7 @@ import { parseJails } from '../lambda/config/jail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
 import { BanListBucket } from './ban-list-bucket.js';
 import { planFilterBundle } from './filter-bundle.js';
-import { subscriptionFilterPattern } from './filter-patterns.js';
+import { subscriptionFilterName, subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
   DETECTOR_READ_ACTIONS,
@@ -663,7 +663,7 @@ export class Cloudjail extends Construct {
         logGroup,
         destination: new logsDestinations.LambdaDestination(this.detector),
         filterPattern: logs.FilterPattern.literal(subscriptionFilterPattern(specs)),
-        filterName: `cloudjail-${group.jails.join('-')}`.slice(0, 512),
+        filterName: subscriptionFilterName(group.jails),
       });
     }
 

@@ -76,7 +76,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
 
   const out: string[] = [
     'cloudjail demo: the real detector and enforcer, on an embedded DynamoDB engine (dynalite),',
-    'a local EC2 endpoint and a local S3 API (the published ban list); no AWS account is used.',
+    'a local CloudWatch Logs endpoint (subscription filters as deployed), a local EC2 endpoint',
+    'and a local S3 API (the published ban list); no AWS account is used.',
     '',
     'jails:',
     ...jails.map(
@@ -94,8 +95,14 @@ async function runDemo(options: DemoOptions): Promise<void> {
   ];
   printLines(out);
 
-  const { replayLogs } = await import('../../local/replay-log.js');
+  const [{ replayLogs }, { startEmbeddedLogs }] = await Promise.all([
+    import('../../local/replay-log.js'),
+    import('../../local/embedded-logs.js'),
+  ]);
   const result = await withEmbedded(config, async (pipeline) => {
+    // Every batch goes through a local CloudWatch Logs endpoint: PutLogEvents, the subscription
+    // filters (and patterns) the stack installs, delivery to the detector.
+    const logs = await startEmbeddedLogs(pipeline);
     const initial = pipeline.inboundEntries();
     for (const t of config.targets) {
       printLines([
@@ -107,6 +114,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
       ]);
     }
     return replayLogs(pipeline, sources, {
+      deliver: (batch) => logs.ship(batch),
       onBan: (ban, at) => printLines([`[${formatTime(at)}] BAN ${banLine(ban, at)}`]),
       onNaclChange: (entries, report, at) => {
         const lines = [`[${formatTime(at)}] enforcer: ${report.mutations} change(s)`];
@@ -120,7 +128,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
         }
         printLines([...lines, '']);
       },
-    });
+    }).finally(() => logs.stop());
   });
 
   printLines([
