@@ -160,7 +160,7 @@ async function openLocal(statePath: string): Promise<CliContext> {
   // The enforcer runs in the server, behind a local Lambda Invoke endpoint: the same invoke, wait
   // and report as against a deployed stack, and still one NACL writer.
   const lambda = new LambdaClient({ ...local, endpoint: state.lambda.endpoint, maxAttempts: 1 });
-  const banList = state.s3 ? await localBanList(state.s3) : undefined;
+  const banList = state.s3 ? localBanList(state.s3) : undefined;
   return {
     where: `local server (state ${statePath})`,
     config,
@@ -173,19 +173,36 @@ async function openLocal(statePath: string): Promise<CliContext> {
     close() {
       dynamo.destroy();
       lambda.destroy();
-      banList?.client.destroy();
+      banList?.destroy();
     },
   };
 }
 
+/**
+ * A ban-list reader whose S3 client and adapter load on first use: only `status` reads the
+ * publication, so the other commands do not pay for loading the S3 SDK.
+ */
+function lazyBanList(
+  makeClient: () => Promise<import('@aws-sdk/client-s3').S3Client>,
+  bucket: string,
+) {
+  let client: import('@aws-sdk/client-s3').S3Client | undefined;
+  const reader: BanListReader = {
+    async current() {
+      const { S3BanListPublisher } = await import('../lambda/adapters/s3-ban-list-publisher.js');
+      client ??= await makeClient();
+      return new S3BanListPublisher({ client, bucket }).current();
+    },
+  };
+  return { reader, destroy: () => client?.destroy() };
+}
+
 /** The published ban list of a local server (its local S3 API). */
-async function localBanList(s3: { readonly endpoint: string; readonly bucket: string }) {
-  const [{ localS3Client }, { S3BanListPublisher }] = await Promise.all([
-    import('../local/s3-endpoint.js'),
-    import('../lambda/adapters/s3-ban-list-publisher.js'),
-  ]);
-  const client = localS3Client(s3.endpoint);
-  return { client, reader: new S3BanListPublisher({ client, bucket: s3.bucket }) };
+function localBanList(s3: { readonly endpoint: string; readonly bucket: string }) {
+  return lazyBanList(
+    async () => (await import('../local/s3-endpoint.js')).localS3Client(s3.endpoint),
+    s3.bucket,
+  );
 }
 
 /** Deployed resources named by the stack outputs. */
@@ -339,7 +356,7 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
   const dynamo = new adapters.DynamoDBClient(clientConfig);
   const lambda = new LambdaClient(clientConfig);
   const banList = resources.banListBucket
-    ? await deployedBanList(resources.banListBucket, clientConfig)
+    ? deployedBanList(resources.banListBucket, clientConfig)
     : undefined;
   return {
     where: `stack ${stackName}`,
@@ -352,19 +369,17 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
     close() {
       dynamo.destroy();
       lambda.destroy();
-      banList?.client.destroy();
+      banList?.destroy();
     },
   };
 }
 
 /** The published ban list of a deployed stack (its ban-list bucket). */
-async function deployedBanList(bucket: string, clientConfig: { region?: string }) {
-  const [{ S3Client }, { S3BanListPublisher }] = await Promise.all([
-    import('@aws-sdk/client-s3'),
-    import('../lambda/adapters/s3-ban-list-publisher.js'),
-  ]);
-  const client = new S3Client(clientConfig);
-  return { client, reader: new S3BanListPublisher({ client, bucket }) };
+function deployedBanList(bucket: string, clientConfig: { region?: string }) {
+  return lazyBanList(
+    async () => new (await import('@aws-sdk/client-s3')).S3Client(clientConfig),
+    bucket,
+  );
 }
 
 export async function openContext(options: ConnectionOptions): Promise<CliContext> {
