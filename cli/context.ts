@@ -15,6 +15,7 @@ import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { AgentHeartbeatReader } from '../lambda/ports/agent-heartbeats.js';
+import type { BanListReader } from '../lambda/ports/ban-list-publisher.js';
 import type { BanStore } from '../lambda/ports/ban-store.js';
 import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
 import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
@@ -63,6 +64,8 @@ export interface CliContext {
   readonly config: CloudjailConfig;
   readonly store: BanStore;
   readonly failures: FailureWindowReader;
+  /** The published ban list (host tier); undefined when the deployment has none. */
+  readonly banList?: BanListReader;
   /** Runs the enforcer now and waits for its report. */
   enforce(reason: string, options?: EnforceOptions): Promise<EnforcementReport>;
   now(): number;
@@ -161,12 +164,14 @@ async function openLocal(statePath: string): Promise<CliContext> {
   // and report as against a deployed stack, and still one NACL writer.
   const lambda = new LambdaClient({ ...local, endpoint: state.lambda.endpoint, maxAttempts: 1 });
   const agents = state.s3 ? await heartbeatReader(state.s3.bucket, state.s3.endpoint) : undefined;
+  const banList = state.s3 ? localBanList(state.s3) : undefined;
   return {
     where: `local server (state ${statePath})`,
     ...(agents ? { agentHeartbeats: agents.reader } : {}),
     config,
     store: new DynamoDbBanStore(dynamo, state.dynamodb.tableName),
     failures: new DynamoDbFailureWindows(dynamo, state.dynamodb.tableName),
+    ...(banList ? { banList: banList.reader } : {}),
     enforce: (reason, options) =>
       invokeEnforcer(lambda, state.lambda.enforcerFunctionName, reason, options),
     now: () => Date.now(),
@@ -174,6 +179,7 @@ async function openLocal(statePath: string): Promise<CliContext> {
       dynamo.destroy();
       lambda.destroy();
       agents?.close();
+      banList?.destroy();
     },
   };
 }
@@ -200,10 +206,39 @@ async function heartbeatReader(
   return { reader: new S3AgentHeartbeats(client, bucket), close: () => client.destroy() };
 }
 
+/**
+ * A ban-list reader whose S3 client and adapter load on first use: only `status` reads the
+ * publication, so the other commands do not pay for loading the S3 SDK.
+ */
+function lazyBanList(
+  makeClient: () => Promise<import('@aws-sdk/client-s3').S3Client>,
+  bucket: string,
+) {
+  let client: import('@aws-sdk/client-s3').S3Client | undefined;
+  const reader: BanListReader = {
+    async current() {
+      const { S3BanListPublisher } = await import('../lambda/adapters/s3-ban-list-publisher.js');
+      client ??= await makeClient();
+      return new S3BanListPublisher({ client, bucket }).current();
+    },
+  };
+  return { reader, destroy: () => client?.destroy() };
+}
+
+/** The published ban list of a local server (its local S3 API). */
+function localBanList(s3: { readonly endpoint: string; readonly bucket: string }) {
+  return lazyBanList(
+    async () => (await import('../local/s3-endpoint.js')).localS3Client(s3.endpoint),
+    s3.bucket,
+  );
+}
+
 /** Deployed resources named by the stack outputs. */
 export interface StackResources {
   readonly tableName: string;
   readonly enforcerFunctionName: string;
+  /** Absent on stacks deployed before the host tier. */
+  readonly banListBucket?: string;
   readonly config: CloudjailConfig;
   /** The host tier's bucket (agents enabled only). */
   readonly agentBucket?: string;
@@ -272,10 +307,14 @@ export async function resolveStack(
   } catch {
     throw new CliError(`stack ${stackName}: output ${STACK_OUTPUTS.config} is not JSON`);
   }
+  const banListBucket = outputs.find(
+    (o) => o.OutputKey === STACK_OUTPUTS.banListBucket,
+  )?.OutputValue;
   const agentBucket = outputs.find((o) => o.OutputKey === STACK_OUTPUTS.agentBucket)?.OutputValue;
   return {
     tableName,
     enforcerFunctionName,
+    ...(banListBucket ? { banListBucket } : {}),
     ...(agentBucket ? { agentBucket } : {}),
     config: await parseConfig(raw, `stack ${stackName} output ${STACK_OUTPUTS.config}`),
   };
@@ -351,20 +390,33 @@ async function openDeployed(options: ConnectionOptions): Promise<CliContext> {
   const agents = resources.agentBucket
     ? await heartbeatReader(resources.agentBucket, undefined, options.region)
     : undefined;
+  const banList = resources.banListBucket
+    ? deployedBanList(resources.banListBucket, clientConfig)
+    : undefined;
   return {
     where: `stack ${stackName}`,
     ...(agents ? { agentHeartbeats: agents.reader } : {}),
     config: resources.config,
     store: new adapters.DynamoDbBanStore(dynamo, resources.tableName),
     failures: new adapters.DynamoDbFailureWindows(dynamo, resources.tableName),
+    ...(banList ? { banList: banList.reader } : {}),
     enforce: (reason, opts) => invokeEnforcer(lambda, resources.enforcerFunctionName, reason, opts),
     now: () => Date.now(),
     close() {
       dynamo.destroy();
       lambda.destroy();
       agents?.close();
+      banList?.destroy();
     },
   };
+}
+
+/** The published ban list of a deployed stack (its ban-list bucket). */
+function deployedBanList(bucket: string, clientConfig: { region?: string }) {
+  return lazyBanList(
+    async () => new (await import('@aws-sdk/client-s3')).S3Client(clientConfig),
+    bucket,
+  );
 }
 
 export async function openContext(options: ConnectionOptions): Promise<CliContext> {

@@ -18,17 +18,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  AssetHashType,
-  BundlingOutput,
-  DockerImage,
-  Duration,
-  RemovalPolicy,
-  Stack,
-} from 'aws-cdk-lib';
+import { AssetHashType, BundlingOutput, DockerImage, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -189,21 +182,6 @@ export class AgentFleet extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
-}
-
-/**
- * A private bucket for the host tier when the stack has no ban-list bucket yet (the publication
- * work brings lib/ban-list-bucket.ts; Cloudjail passes that bucket instead once it exists).
- */
-export function fallbackAgentBucket(scope: Construct): s3.Bucket {
-  return new s3.Bucket(scope, 'AgentBucket', {
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    versioned: true,
-    lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(7) }],
-    removalPolicy: RemovalPolicy.DESTROY,
-  });
 }
 
 /** What the enforcer needs to read the agents' health: list + read heartbeats, read the list. */

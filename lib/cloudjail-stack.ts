@@ -31,6 +31,11 @@ export class CloudjailStack extends Stack {
     );
     output(STACK_OUTPUTS.topicArn, jail.topic.topicArn, 'SNS topic: one message per ban/unban');
     output(STACK_OUTPUTS.alarmTopicArn, jail.alarmTopic.topicArn, 'SNS topic of the alarms');
+    output(
+      STACK_OUTPUTS.banListBucket,
+      jail.banListBucket.banList.bucketName,
+      'S3 bucket of the published ban list (host tier)',
+    );
     output(STACK_OUTPUTS.config, jail.configJson, 'Validated cloudjail configuration (JSON)');
     if (jail.agentFleet) {
       output(

@@ -21,6 +21,7 @@ import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -35,7 +36,8 @@ import {
 import { ENV } from '../lambda/config/env-names.js';
 import { parseJails } from '../lambda/config/jail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
-import { AgentFleet, agentHealthStatements, fallbackAgentBucket } from './agent-fleet.js';
+import { AgentFleet, agentHealthStatements } from './agent-fleet.js';
+import { BanListBucket } from './ban-list-bucket.js';
 import { planFilterBundle } from './filter-bundle.js';
 import { specWords, subscriptionFilterName, subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
@@ -106,6 +108,14 @@ export interface CloudjailProps {
    * @default 50
    */
   readonly enforcerTimeoutSeconds?: number;
+  /**
+   * Alarm when active bans do not fit in the NACL rule band (`BansNotEnforced`, `Tier=nacl`). The
+   * headline without host agents; with `cloudjail agent` on every SBC the overflow is expected
+   * (the hosts enforce every ban) and only `Tier=hosts` (bans missing from the published list)
+   * alarms: set this to false then.
+   * @default true
+   */
+  readonly naclOverflowAlarm?: boolean;
 }
 
 /** Defaults of the optional props, exported for the docs and the tests. */
@@ -312,6 +322,10 @@ export class Cloudjail extends Construct {
   /** The validated configuration JSON given to the Lambdas (ENV.config). */
   readonly configJson: string;
   readonly table: dynamodb.TableV2;
+  /** The host tier's bucket: the enforcer publishes the ban list there (lib/ban-list-bucket.ts). */
+  readonly banListBucket: BanListBucket;
+  /** The ban-list bucket itself (what the agent fleet reads BAN_LIST_KEY from). */
+  readonly banList: s3.IBucket;
   readonly detector: nodejs.NodejsFunction;
   readonly enforcer: nodejs.NodejsFunction;
   readonly notifier: nodejs.NodejsFunction;
@@ -365,6 +379,10 @@ export class Cloudjail extends Construct {
           : {}),
       })),
     });
+
+    // --- Published ban list (host tier) ------------------------------------------------------
+    this.banListBucket = new BanListBucket(this, 'BanList');
+    this.banList = this.banListBucket.banList;
 
     // --- Notifications -------------------------------------------------------------------------
     this.topic = new sns.Topic(this, 'BanTopic', {
@@ -469,6 +487,7 @@ export class Cloudjail extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(resolved.enforcerTimeoutSeconds),
       service: METRICS.enforcerService,
+      environment: { [ENV.banListBucket]: this.banListBucket.banList.bucketName },
       asyncOptions: {
         // The single NACL writer (architecture invariant 1).
         reservedConcurrentExecutions: 1,
@@ -573,6 +592,7 @@ export class Cloudjail extends Construct {
         resources: naclArns,
       }),
     );
+    this.banListBucket.grantPublish(this.enforcer);
     this.enforcer.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DescribeNetworkAclsNeedsStar',
@@ -690,22 +710,38 @@ export class Cloudjail extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
-    const notEnforced = new cloudwatch.Metric({
-      namespace: METRICS.namespace,
-      metricName: METRICS.bansNotEnforced,
-      dimensionsMap: { service: METRICS.enforcerService },
-      period: Duration.minutes(1),
-      statistic: 'Maximum',
-    });
-    addAlarm('BansNotEnforcedAlarm', {
+    const notEnforcedOn = (tier: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS.namespace,
+        metricName: METRICS.bansNotEnforced,
+        dimensionsMap: { service: METRICS.enforcerService, [METRICS.tierDimension]: tier },
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      });
+    const notEnforced = notEnforcedOn(METRICS.naclTier);
+    const notPublished = notEnforcedOn(METRICS.hostsTier);
+    // The host tier holds every ban: a ban missing from the published list for 3 runs in a row
+    // (publication failing: permissions, bucket gone) is enforced on no host.
+    addAlarm('BansNotPublishedAlarm', {
       alarmDescription:
-        'cloudjail: active bans do not fit in the NACL rule band (capacity): raise the band, the NACL quota, or enable aggregation',
-      metric: notEnforced,
+        'cloudjail: active bans are missing from the published ban list (S3) for 3 minutes: the host agents do not enforce them (see the enforcer log "ban list not published")',
+      metric: notPublished,
       threshold: 1,
       evaluationPeriods: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    if (props.naclOverflowAlarm ?? true) {
+      addAlarm('BansNotEnforcedAlarm', {
+        alarmDescription:
+          'cloudjail: active bans do not fit in the NACL rule band (capacity): run cloudjail agent on the SBCs (every ban), raise the band or the NACL quota, or enable aggregation',
+        metric: notEnforced,
+        threshold: 1,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     const enforcerThrottles = this.enforcer.metricThrottles({
       period: Duration.minutes(5),
       statistic: 'Sum',
@@ -741,7 +777,8 @@ export class Cloudjail extends Construct {
 
     // --- Host tier: the agents (opt-in) -------------------------------------------------------
     if (this.config.agents.enabled) {
-      const bucket = fallbackAgentBucket(this);
+      // The agents read the published list and write their heartbeats in the ban-list bucket.
+      const bucket = this.banList;
       this.agentFleet = new AgentFleet(this, 'AgentFleet', {
         bucket,
         settings: this.config.agents,
@@ -771,7 +808,7 @@ export class Cloudjail extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Bans',
-            left: [activeBans, notEnforced],
+            left: [activeBans, notEnforced, notPublished],
             right: [bansCreated],
             width: 12,
           }),

@@ -14,6 +14,8 @@ export const STACK_OUTPUTS = {
   topicArn: 'TopicArn',
   /** SNS topic the CloudWatch alarms notify. */
   alarmTopicArn: 'AlarmTopicArn',
+  /** S3 bucket of the published ban list (host tier; agents poll it, `status` reads it). */
+  banListBucket: 'BanListBucketName',
   /** The validated cloudjail configuration, as JSON (the same text the Lambdas read). */
   config: 'Config',
   /** Bucket of the host tier (published ban list, agent heartbeats); only with agents enabled. */

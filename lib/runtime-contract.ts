@@ -73,7 +73,11 @@ export const METRICS = {
   detectorService: 'detector',
   enforcerService: 'enforcer',
   notifierService: 'notifier',
+  /** Per tier: dimension {@link METRICS.tierDimension} = `nacl` or `hosts`. */
   bansNotEnforced: 'BansNotEnforced',
+  tierDimension: 'Tier',
+  naclTier: 'nacl',
+  hostsTier: 'hosts',
   activeBans: 'ActiveBans',
   bansCreated: 'BansCreated',
   ec2Throttles: 'Throttles',

@@ -2,12 +2,15 @@
  * The embedded pipeline: the real detector use case and the real enforcer use case wired to an
  * in-process DynamoDB engine (dynalite) and a local EC2 endpoint holding one sample network ACL
  * (an allow rule) per configured target, with a settable clock. `npm start`, `cloudjail replay` and
- * the CLI tests run on it; nothing here talks to AWS.
+ * the CLI tests run on it; nothing here talks to AWS. The host tier too: each enforcer run
+ * publishes the ban list to a local S3 API (local/s3-endpoint.ts), where `cloudjail agent --local`
+ * polls it.
  */
 import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
 import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
 import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
 import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import { S3BanListPublisher } from '../lambda/adapters/s3-ban-list-publisher.js';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { JailConfig } from '../lambda/config/jail-config.js';
 import { RecordingEnforcementTrigger } from '../lambda/ports/enforcement-trigger.js';
@@ -19,8 +22,10 @@ import {
   type JailRuntime,
   type LogBatch,
 } from '../lambda/use-cases/ingest-log-events.js';
+import { PublicationMemory } from '../lambda/use-cases/publish-ban-list.js';
 import { type LocalEc2, sampleAcl, startLocalEc2 } from './ec2-endpoint.js';
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { type LocalS3, startLocalS3 } from './s3-endpoint.js';
 
 /** A clock the caller sets: replay advances it to each batch's own log time. */
 export class SettableClock {
@@ -51,6 +56,10 @@ export interface EmbeddedPipeline {
   readonly jails: readonly JailRuntime[];
   readonly dynamodb: EmbeddedDynamoDb;
   readonly ec2: LocalEc2;
+  /** The local S3 API holding the published ban list. */
+  readonly s3: LocalS3;
+  /** The host tier's publisher (and reader of what is published). */
+  readonly banList: S3BanListPublisher;
   readonly store: DynamoDbBanStore;
   readonly failures: DynamoDbFailureWindows;
   readonly clock: SettableClock;
@@ -86,6 +95,15 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
     await dynamodb.stop();
     throw e;
   }
+  let s3: LocalS3;
+  try {
+    s3 = await startLocalS3();
+  } catch (e) {
+    await Promise.all([ec2.stop(), dynamodb.stop()]);
+    throw e;
+  }
+  const banList = new S3BanListPublisher({ client: s3.client(), bucket: s3.bucket });
+  const publicationMemory = new PublicationMemory();
   const client = dynamodb.client();
   const store = new DynamoDbBanStore(client, dynamodb.tableName);
   const failures = new DynamoDbFailureWindows(client, dynamodb.tableName);
@@ -105,6 +123,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
     jails,
     dynamodb,
     ec2,
+    s3,
+    banList,
     store,
     failures,
     clock,
@@ -123,6 +143,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
           store,
           nacls,
           jails: config.jails,
+          ignoreip: config.ignoreip,
+          publisher: banList,
+          publicationMemory,
           targets: config.targets,
           settings: config.enforcement,
           now,
@@ -140,7 +163,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
           .map((e) => ({ ...e, naclId: t.naclId })),
       ),
     async stop() {
-      await Promise.all([ec2.stop(), dynamodb.stop()]);
+      await Promise.all([ec2.stop(), dynamodb.stop(), s3.stop()]);
     },
   };
 }

@@ -49,6 +49,8 @@ export interface ReplayResult {
   readonly report: EnforcementReport;
   /** Inbound NACL entries at the end. */
   readonly entries: readonly AclRow[];
+  /** Every CIDR in the ban list published (local S3) at the end, sorted, each once. */
+  readonly published: readonly string[];
   readonly enforcerRuns: number;
 }
 
@@ -234,6 +236,9 @@ export async function replayLogs(
   await sweepUntil(end);
   // A last run at the log's end: the report and table of the final state.
   await enforceAt(Math.max(end, pipeline.clock.now()));
+  // Read back from the local S3 API: what an agent polling it would enforce.
+  const list = await pipeline.banList.read();
+  const published = [...new Set(list?.groups.flatMap((g) => g.bans.map(([cidr]) => cidr)))].sort();
   return {
     lines: seen.lines,
     failures,
@@ -243,6 +248,7 @@ export async function replayLogs(
     to: seen.to,
     report: lastReport as EnforcementReport,
     entries: pipeline.inboundEntries(),
+    published,
     enforcerRuns,
   };
 }

@@ -2,7 +2,8 @@
  * `cloudjail demo` (`npm start`): the embedded mode end to end. Starts an in-process DynamoDB
  * engine and a local EC2 endpoint with a sample NACL (an allow rule), replays the bundled
  * FreeSWITCH and Asterisk attack logs (samples/, merged by time) through the real detector and
- * enforcer, and prints each ban and the NACL table whenever it changes, then a summary.
+ * enforcer, and prints each ban and the NACL table whenever it changes, then a summary of both
+ * tiers (the NACLs, and the ban list published to a local S3 API for the host agents).
  * `--log FILE [--jail J]` does the same on the user's own log.
  */
 import { relative } from 'node:path';
@@ -13,6 +14,7 @@ import { loadConfigFile, SAMPLE_LOGS } from '../config-file.js';
 import { CliError } from '../exit-codes.js';
 import { banLine, enforcementLines, formatTime, naclTable } from '../format.js';
 import { printLines } from '../input.js';
+import { hostTierLine, naclTierLines } from '../tiers.js';
 import {
   checkLogFile,
   REPLAY_LOG_GROUP,
@@ -74,8 +76,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
 
   const out: string[] = [
     'cloudjail demo: the real detector and enforcer, on an embedded DynamoDB engine (dynalite),',
-    'a local CloudWatch Logs endpoint (subscription filters as deployed) and a local EC2 endpoint;',
-    'no AWS account is used.',
+    'a local CloudWatch Logs endpoint (subscription filters as deployed), a local EC2 endpoint',
+    'and a local S3 API (the published ban list); no AWS account is used.',
     '',
     'jails:',
     ...jails.map(
@@ -134,6 +136,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     'summary:',
     `  ${summaryLine(result, jails)}`,
     ...enforcementLines(result.report),
+    ...[...naclTierLines(result.report), hostTierLine(result.report)].map((l) => `  ${l}`),
     '',
     'next: `cloudjail replay <log> --json`, `cloudjail local` with `cloudjail status --local`,',
     'or deploy with `npx cdk deploy` (docs/deploy.md).',

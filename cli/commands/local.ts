@@ -1,8 +1,9 @@
 /**
  * `cloudjail local`: the embedded mode as a foreground server, so that separate CLI processes
  * (`status`, `ban`, `unban`, `ignore` with `--local`) share one state. It starts the in-process
- * DynamoDB engine and the local EC2 endpoint (one sample NACL with an allow rule per configured
- * target) on 127.0.0.1, writes a state file naming them, runs the enforcer on a schedule (the
+ * DynamoDB engine, the local EC2 endpoint (one sample NACL with an allow rule per configured
+ * target) and the local S3 API (the published ban list, for `cloudjail agent --local`) on
+ * 127.0.0.1, writes a state file naming them, runs the enforcer on a schedule (the
  * unban sweeper), prints NACL changes, and removes the state file on SIGINT/SIGTERM.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -124,6 +125,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
     dynamodb: { endpoint: pipeline.dynamodb.endpoint, tableName: pipeline.dynamodb.tableName },
     ec2: { endpoint: pipeline.ec2.endpoint, region: pipeline.ec2.region },
     lambda: { endpoint: lambda.endpoint, enforcerFunctionName: ENFORCER_FUNCTION },
+    s3: { endpoint: pipeline.s3.endpoint, bucket: pipeline.s3.bucket },
     logs: {
       endpoint: logs.logs.endpoint,
       region: logs.logs.region,
@@ -171,7 +173,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
   const watcher = setInterval(showChanges, 250);
 
   printLines([
-    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint}, CloudWatch Logs ${logs.logs.endpoint})`,
+    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint}, CloudWatch Logs ${logs.logs.endpoint}, S3 ${pipeline.s3.endpoint})`,
   ]);
   showChanges();
 

@@ -3,7 +3,8 @@
  * detector use case, the enforcer use case, an in-process DynamoDB engine and a local EC2 endpoint
  * with the sample NACL), with the log's own timestamps as the clock. Prints each ban and the NACL
  * table at the end; `--json` prints one last line:
- * `{"banned": [...], "nacl": [{"ruleNumber", "cidr", "ruleAction"}], "notEnforced": k}`.
+ * `{"banned": [...], "nacl": [{"ruleNumber", "cidr", "ruleAction"}], "notEnforced": k,
+ * "published": [...]}` (`published`: every CIDR of the host tier's ban list at the end).
  */
 import { existsSync, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
@@ -59,7 +60,10 @@ export function register(program: Command): void {
       '--config <file>',
       'configuration: jails, ignoreip, targets (default: samples/cloudjail.json)',
     )
-    .option('--json', 'last stdout line: {"banned": [...], "nacl": [...], "notEnforced": k}')
+    .option(
+      '--json',
+      'last stdout line: {"banned": [...], "nacl": [...], "notEnforced": k, "published": [...]}',
+    )
     .option('--no-progress', 'no progress bar on large files')
     .addHelpText(
       'after',
@@ -189,6 +193,7 @@ async function runReplay(log: string, options: ReplayOptions): Promise<void> {
       banned: bannedAddresses(result.bans),
       nacl: naclJson(result),
       notEnforced: result.report.notEnforced,
+      published: result.published,
     });
     return;
   }

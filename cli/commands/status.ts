@@ -22,6 +22,7 @@ import {
 import { CliError, ExitCode } from '../exit-codes.js';
 import { cidrAddress, formatExpiry, formatTime } from '../format.js';
 import { printJson, printLines } from '../input.js';
+import { hostTierStatus } from '../tiers.js';
 
 interface StatusOptions extends ConnectionOptions {
   readonly json?: boolean;
@@ -63,10 +64,12 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
   }
   const status = await statusOverview(deps(ctx), enforcement);
   const agents = await agentsView(ctx);
+  const hosts = await hostTierStatus(ctx.banList, ctx.now());
   if (options.json) {
     printJson({
       ...status,
       ...(enforcementError ? { enforcementError } : {}),
+      ...hosts.json,
       ...(agents ? { agents } : {}),
     });
     return;
@@ -76,6 +79,7 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     `|- Number of jails:\t${status.jails.length}`,
     `|- Jail list:\t${status.jails.map((j) => j.jail).join(', ')}`,
     `|- Active bans:\t${status.activeBans}`,
+    hosts.line,
   ];
   if (agents) lines.push(...agentLines(agents));
   if (enforcement) {

@@ -11,6 +11,8 @@ export const ENV = {
   enforcerFunction: 'CLOUDJAIL_ENFORCER_FUNCTION',
   /** SNS topic for ban/unban notifications (optional). */
   topicArn: 'CLOUDJAIL_TOPIC_ARN',
+  /** S3 bucket of the published ban list (the host tier; the enforcer writes BAN_LIST_KEY only). */
+  banListBucket: 'CLOUDJAIL_BAN_LIST_BUCKET',
   /** Directory holding filter files (built-in filter.d plus bundled user .conf files). */
   filterDir: 'CLOUDJAIL_FILTER_DIR',
   /** Bucket holding the agents' heartbeats and the published ban list (agents enabled only). */

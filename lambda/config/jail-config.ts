@@ -7,6 +7,7 @@
  * the freeswitch filter runs in mode `normal` inside a jail unless the spec says otherwise.
  */
 
+import type { BanVerdict } from '../core/ban-list/schema.js';
 import {
   DENY_ALL,
   type DenySpec,
@@ -37,6 +38,12 @@ export interface JailConfig {
   /** Canonical CIDRs that never count and are never banned by this jail. */
   readonly ignoreip: readonly string[];
   readonly deny: DenySpec;
+  /**
+   * How the host tier (`cloudjail agent`) treats a banned source: `drop` silently (default:
+   * scanners learn nothing) or `reject` (ICMP port-unreachable, TCP reset), as fail2ban's
+   * `blocktype`. Absent = drop. The NACL tier always drops (a NACL deny has no reject).
+   */
+  readonly blocktype?: BanVerdict;
   /** Zone of log dates written without one (IANA name or UTC+hhmm). */
   readonly timezone: string;
   readonly increment: BantimeIncrement;
@@ -60,6 +67,7 @@ const JAIL_KEYS = new Set([
   'bantime',
   'ignoreip',
   'deny',
+  'blocktype',
   'timezone',
   'bantime.increment',
   'bantime.factor',
@@ -252,6 +260,7 @@ function parseJail(raw: unknown, path: string, problems: string[]): JailConfig |
   problems.push(...ignore.problems);
   const deny = parseDeny(raw.deny, `${path}.deny`);
   problems.push(...deny.problems);
+  const blocktype = parseBlocktype(raw.blocktype, `${path}.blocktype`, problems);
   let timezone: string = JAIL_DEFAULTS.timezone;
   if (raw.timezone !== undefined) {
     if (typeof raw.timezone === 'string' && isValidZone(raw.timezone)) timezone = raw.timezone;
@@ -271,10 +280,22 @@ function parseJail(raw: unknown, path: string, problems: string[]): JailConfig |
     bantime,
     ignoreip: ignore.value ?? [],
     deny: deny.value ?? DENY_ALL,
+    blocktype,
     timezone,
     increment,
     ...(distinct === true ? { distinctUsers: true as const } : {}),
   };
+}
+
+/** `"drop"` (default) or `"reject"`, any case (fail2ban configs write DROP / REJECT). */
+function parseBlocktype(raw: unknown, path: string, problems: string[]): BanVerdict {
+  if (raw === undefined) return 'drop';
+  const value = typeof raw === 'string' ? raw.toLowerCase() : undefined;
+  if (value === 'drop' || value === 'reject') return value;
+  problems.push(
+    `${path}: ${describe(raw)} must be "drop" (default: silently) or "reject" (ICMP port-unreachable / TCP reset)`,
+  );
+  return 'drop';
 }
 
 function isValidZone(zone: string): boolean {

@@ -19,6 +19,7 @@ import { METRICS } from '../../lib/runtime-contract.js';
 import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
 import { createEc2Client, Ec2NetworkAcls } from '../adapters/ec2-network-acls.js';
 import { S3AgentHeartbeats } from '../adapters/s3-agent-heartbeats.js';
+import { S3BanListPublisher } from '../adapters/s3-ban-list-publisher.js';
 import { loadCloudjailConfig } from '../config/cloudjail-config.js';
 import { ENV } from '../config/env-names.js';
 import type { AgentHealth } from '../core/agent-health.js';
@@ -29,6 +30,7 @@ import {
   type EnforcementReport,
   enforceBans,
 } from '../use-cases/enforce-bans.js';
+import { PublicationMemory } from '../use-cases/publish-ban-list.js';
 
 export type EnforcerDeps = EnforceBansDeps & {
   /** The host tier's health (agents enabled): emitted as AgentsCurrent/Behind/Silent. */
@@ -85,8 +87,19 @@ export function createEnforcerHandler(
       namespace: options.metricsNamespace ?? METRICS.namespace,
       serviceName: METRICS.enforcerService,
     });
+    // BansNotEnforced per tier: `nacl` = no NACL capacity (expected with many bans when host
+    // agents run), `hosts` = admitted bans missing from the last successful publication.
+    const tiers: [string, number | undefined][] = [
+      [METRICS.naclTier, report.notEnforced],
+      [METRICS.hostsTier, report.publication?.notPublished],
+    ];
+    for (const [tier, value] of tiers) {
+      if (value === undefined) continue;
+      const single = metrics.singleMetric();
+      single.addDimension(METRICS.tierDimension, tier);
+      single.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, value);
+    }
     metrics.addMetric(METRICS.activeBans, MetricUnit.Count, report.activeBans);
-    metrics.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, report.notEnforced);
     metrics.addMetric(METRICS.naclMutations, MetricUnit.Count, report.mutations);
     metrics.addMetric(METRICS.ec2Throttles, MetricUnit.Count, report.throttles);
     metrics.addMetric(METRICS.driftRepairs, MetricUnit.Count, report.driftRepairs);
@@ -113,6 +126,7 @@ export function createEnforcerHandler(
       throttles: report.throttles,
       driftRepairs: report.driftRepairs,
       swept: report.swept,
+      ...(report.publication ? { publication: report.publication } : {}),
       nacls: report.nacls.map((n) => ({
         naclId: n.naclId,
         ipv4: n.ipv4,
@@ -146,10 +160,18 @@ function buildFromEnvironment(): EnforcerDeps {
     throw new ConfigError([`${ENV.config} is not JSON`], 'enforcer configuration');
   }
   const config = loadCloudjailConfig(raw);
+  const bucket = process.env[ENV.banListBucket];
   return {
     store: new DynamoDbBanStore(new DynamoDBClient({}), tableName),
     nacls: new Ec2NetworkAcls({ client: createEc2Client() }),
+    ...(bucket
+      ? {
+          publisher: new S3BanListPublisher({ client: new S3Client({}), bucket }),
+          publicationMemory: new PublicationMemory(),
+        }
+      : {}),
     jails: config.jails,
+    ignoreip: config.ignoreip,
     targets: config.targets,
     settings: config.enforcement,
     now: () => Date.now(),

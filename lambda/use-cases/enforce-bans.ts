@@ -18,7 +18,9 @@
  * 3. Sweep: an expired ban record whose entries have left every NACL is marked expired
  *    (`markExpired`); its record stays until TTL. No sweep when a NACL could not be read (except
  *    one that does not exist: it holds nothing) and none in dry-run.
- * 4. Return a JSON-serialisable report (printed by the CLI, turned into metrics by the handler).
+ * 4. Host tier: publish the complete ban list of the same admitted bans (publish-ban-list.ts)
+ *    when a publisher is configured; its failure is reported in `publication.error`.
+ * 5. Return a JSON-serialisable report (printed by the CLI, turned into metrics by the handler).
  *
  * Dry-run computes the same plan and reports it (`status: 'planned'`) without any NACL mutation or
  * store write.
@@ -43,8 +45,14 @@ import {
   NaclEntryNotFoundError,
   NaclNotFoundError,
 } from '../core/errors.js';
-import type { BanExpiryRecorder, DesiredBanReader } from '../ports/ban-store.js';
+import type { BanListPublisher } from '../ports/ban-list-publisher.js';
+import type { BanExpiryRecorder, BanStore, DesiredBanReader } from '../ports/ban-store.js';
 import type { NaclEntry, NetworkAcl, NetworkAclPort } from '../ports/network-acls.js';
+import {
+  type PublicationMemory,
+  type PublicationReport,
+  publishBanList,
+} from './publish-ban-list.js';
 
 /** Re-plans after a conflict (NaclEntryExists / NaclEntryNotFound) per NACL per run. */
 export const MAX_REPLANS = 4;
@@ -70,10 +78,24 @@ export const THROTTLE_RETRY_DEFAULTS: ThrottleRetry = {
 };
 
 export interface EnforceBansDeps {
-  readonly store: DesiredBanReader & BanExpiryRecorder;
+  /** `listIgnores` (the runtime allowlist) is read for the published list. */
+  readonly store: DesiredBanReader & BanExpiryRecorder & Partial<Pick<BanStore, 'listIgnores'>>;
   readonly nacls: NetworkAclPort;
-  /** Configured jails: their deny specs. Bans of other jails (and manual bans) deny all traffic. */
-  readonly jails: readonly Pick<JailConfig, 'name' | 'deny'>[];
+  /**
+   * Configured jails: their deny specs (bans of other jails and manual bans deny all traffic); the
+   * host tier also reads their block type and `ignoreip`.
+   */
+  readonly jails: readonly (Pick<JailConfig, 'name' | 'deny'> &
+    Partial<Pick<JailConfig, 'blocktype' | 'ignoreip'>>)[];
+  /** The configuration's global `ignoreip` (published in the ban list's allowlist). */
+  readonly ignoreip?: readonly string[];
+  /**
+   * The host tier: after the NACL work, the complete ban list is published here (absent: NACL tier
+   * only). Not in dry-run.
+   */
+  readonly publisher?: BanListPublisher;
+  /** The container's memory of its last publication (what a failed run did not publish). */
+  readonly publicationMemory?: PublicationMemory;
   readonly targets: readonly NaclTarget[];
   readonly settings: EnforcementSettings;
   readonly now: () => number;
@@ -166,6 +188,8 @@ export interface EnforcementReport {
   readonly throttles: number;
   readonly driftRepairs: number;
   readonly nacls: readonly NaclReport[];
+  /** The host tier's ban list (absent without a publisher, and in dry-run). */
+  readonly publication?: PublicationReport;
 }
 
 const EMPTY_FAMILY: FamilyReport = { capacity: 0, enforced: 0, pending: 0, notEnforced: 0 };
@@ -459,6 +483,20 @@ export async function enforceBans(
     }
   }
 
+  // The host tier: the same admitted bans the NACLs were planned from, every one of them. A failed
+  // publication is reported and retried by the next run; it never undoes the NACL work above.
+  const publication =
+    deps.publisher && !dryRun
+      ? await publishBanList(activeBans, now, {
+          publisher: deps.publisher,
+          jails: deps.jails,
+          ignoreip: deps.ignoreip ?? [],
+          runtimeIgnores: async () => (await deps.store.listIgnores?.()) ?? [],
+          ...(deps.publicationMemory ? { memory: deps.publicationMemory } : {}),
+          ...(deps.logger ? { logger: deps.logger } : {}),
+        })
+      : undefined;
+
   return {
     at: new Date(now).toISOString(),
     dryRun,
@@ -471,5 +509,6 @@ export async function enforceBans(
     throttles: state.throttles,
     driftRepairs: state.driftRepairs,
     nacls: outcomes.map((o) => o.report),
+    ...(publication ? { publication } : {}),
   };
 }

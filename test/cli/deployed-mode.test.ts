@@ -10,12 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbBanStore } from '../../lambda/adapters/dynamodb-ban-store.js';
 import { Ec2NetworkAcls } from '../../lambda/adapters/ec2-network-acls.js';
+import { S3BanListPublisher } from '../../lambda/adapters/s3-ban-list-publisher.js';
 import { loadCloudjailConfig } from '../../lambda/config/cloudjail-config.js';
 import { enforceBans } from '../../lambda/use-cases/enforce-bans.js';
 import { STACK_OUTPUTS } from '../../lib/outputs.js';
 import { type LocalEc2, sampleAcl, startLocalEc2 } from '../../local/ec2-endpoint.js';
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../local/embedded-dynamodb.js';
 import { type LocalLambda, startLocalLambda } from '../../local/lambda-endpoint.js';
+import { type LocalS3, startLocalS3 } from '../../local/s3-endpoint.js';
 import { cloudjail, lastJson } from './cli-process.js';
 
 const STACK = 'Cloudjail-Test';
@@ -33,6 +35,7 @@ let db: EmbeddedDynamoDb;
 let ec2: LocalEc2;
 let lambda: LocalLambda;
 let cfn: Server;
+let s3: LocalS3;
 let env: Record<string, string>;
 
 const xml = (s: string) =>
@@ -79,6 +82,8 @@ beforeAll(async () => {
   ec2 = await startLocalEc2({ acls: [sampleAcl(NACL)] });
   const store = new DynamoDbBanStore(db.client(), db.tableName);
   const nacls = new Ec2NetworkAcls({ client: ec2.client() });
+  s3 = await startLocalS3({ bucket: 'cloudjail-test-ban-list' });
+  const publisher = new S3BanListPublisher({ client: s3.client(), bucket: s3.bucket });
   // A second deployment whose configuration names a NACL that does not exist: one NACL fails.
   const brokenRaw = { ...RAW_CONFIG, targets: [...RAW_CONFIG.targets, { naclId: MISSING_NACL }] };
   const enforcer = (raw: unknown) => {
@@ -89,6 +94,8 @@ beforeAll(async () => {
           store,
           nacls,
           jails: config.jails,
+          ignoreip: config.ignoreip,
+          publisher,
           targets: config.targets,
           settings: config.enforcement,
           now: () => Date.now(),
@@ -107,15 +114,20 @@ beforeAll(async () => {
     [STACK_OUTPUTS.config]: JSON.stringify(raw),
   });
   cfn = await startCloudFormation({
-    [STACK]: outputs('Cloudjail-Test-Enforcer', RAW_CONFIG),
+    [STACK]: {
+      ...outputs('Cloudjail-Test-Enforcer', RAW_CONFIG),
+      [STACK_OUTPUTS.banListBucket]: s3.bucket,
+    },
     [BROKEN_STACK]: outputs('Broken-Enforcer', brokenRaw),
   });
   env = {
     AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}`,
     AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    // s3rver's fixed credentials (it checks signatures); dynalite and the local Lambda accept any.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: 'us-east-1',
     AWS_PROFILE: '',
     AWS_CONFIG_FILE: '/dev/null',
@@ -127,6 +139,7 @@ afterAll(async () => {
   await lambda?.stop();
   await ec2?.stop();
   await db?.stop();
+  await s3?.stop();
   await new Promise<void>((r) => (cfn ? cfn.close(() => r()) : r()));
 });
 
@@ -151,6 +164,8 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
     expect(lastJson(r)).toMatchObject({
       activeBans: 1,
       enforcement: { nacls: [{ naclId: NACL, ipv4: { enforced: 1, capacity: 2 } }] },
+      // The host tier, from the stack's BanListBucketName (HeadObject through the real S3 client).
+      publication: { bans: 1 },
     });
   });
 

@@ -11,6 +11,7 @@ interface ReplayJson {
   readonly banned: string[];
   readonly nacl: { ruleNumber: number; cidr: string; ruleAction: string }[];
   readonly notEnforced: number;
+  readonly published: string[];
 }
 
 const tmp = tempDir('replay');
@@ -38,7 +39,9 @@ describe('cloudjail replay', () => {
     const r = await cloudjail(['replay', 'samples/freeswitch.log', '--json']);
     expect(r.code).toBe(0);
     const out = lastJson(r) as ReplayJson;
-    expect(Object.keys(out)).toEqual(['banned', 'nacl', 'notEnforced']);
+    expect(Object.keys(out)).toEqual(['banned', 'nacl', 'notEnforced', 'published']);
+    // The host tier's list (read back from the local S3 API) holds every ban.
+    expect(out.published).toEqual(out.banned.map(host).sort());
     // The four attackers of samples/freeswitch.log: idle-CPU format, "Can't find user" with
     // continuation lines, IPv6 INVITE, and pre-1.10.7 ACL rejections.
     expect([...out.banned].sort()).toEqual(

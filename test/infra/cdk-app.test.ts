@@ -420,5 +420,5 @@ app.synth();
     } finally {
       rmSync(app, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000); // three esbuild bundles (the enforcer's with the S3 client) on a loaded box
 });

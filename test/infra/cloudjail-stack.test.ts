@@ -470,7 +470,15 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
         (p) =>
           p['MetricName'] === METRICS.bansNotEnforced &&
           p['Namespace'] === METRICS.namespace &&
-          dims(p) === JSON.stringify([{ Name: 'service', Value: METRICS.enforcerService }]),
+          JSON.stringify(
+            [...(p['Dimensions'] as { Name: string }[])].sort((a, b) =>
+              a.Name.localeCompare(b.Name),
+            ),
+          ) ===
+            JSON.stringify([
+              { Name: 'service', Value: METRICS.enforcerService },
+              { Name: METRICS.tierDimension, Value: METRICS.hostsTier },
+            ]),
       ),
     ).toHaveLength(1);
     expect(

@@ -8,6 +8,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BUILTIN_FILTER_DIR } from '../../lambda/adapters/filter-files.js';
+import { MemoryBanListPublisher } from '../../lambda/adapters/memory-ban-list-publisher.js';
 import { MemoryBanStore } from '../../lambda/adapters/memory-ban-store.js';
 import {
   defaultDenyEntries,
@@ -139,16 +140,25 @@ describe('alarms and dashboard query the metrics the handlers publish', () => {
       now: () => T0,
       sleep: async () => {},
       logger: { info: () => {}, warn: () => {} },
+      // The host tier too: BansNotEnforced{Tier=hosts} is published (non-zero: it fails).
+      publisher: Object.assign(new MemoryBanListPublisher(), { failWith: new Error('down') }),
     }));
     const docs = await captureEmf(() => handler({ source: 'cloudjail.schedule' }));
     const metrics = published(docs);
-    expect(docs.some((d) => Number(d[METRICS.bansNotEnforced]) > 0)).toBe(true);
+    for (const tier of [METRICS.naclTier, METRICS.hostsTier]) {
+      expect(
+        docs.some(
+          (d) => d[METRICS.tierDimension] === tier && Number(d[METRICS.bansNotEnforced]) > 0,
+        ),
+        tier,
+      ).toBe(true);
+    }
 
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources)
       .map((a) => a.Properties)
       .filter((p) => p['Namespace'] === METRICS.namespace);
     expect(alarms.map((p) => p['MetricName']).sort()).toEqual(
-      [METRICS.bansNotEnforced, METRICS.ec2Throttles].sort(),
+      [METRICS.bansNotEnforced, METRICS.bansNotEnforced, METRICS.ec2Throttles].sort(),
     );
     for (const alarm of alarms) {
       const dims = (alarm['Dimensions'] as { Name: string; Value: string }[])

@@ -104,7 +104,7 @@ describe('table access of the detector and the enforcer', () => {
     }
   });
 
-  it('grants every other AWS API the Lambda code calls (EC2, Lambda, SNS) to some function', () => {
+  it('grants every other AWS API the Lambda code calls (EC2, Lambda, SNS, S3) to some function', () => {
     const granted = new Set<string>();
     for (const service of [
       METRICS.detectorService,
@@ -116,18 +116,21 @@ describe('table access of the detector and the enforcer', () => {
         for (const a of actionsOf(s)) granted.add(a);
       }
     }
-    const prefixes: Record<string, string> = { ec2: 'ec2', lambda: 'lambda', sns: 'sns' };
+    const prefixes: Record<string, string> = { ec2: 'ec2', lambda: 'lambda', sns: 'sns', s3: 's3' };
+    // S3 commands whose IAM action is named differently.
+    const s3Actions: Record<string, string> = { HeadObject: 'GetObject' };
     let found = 0;
     for (const file of sourceFiles(join(PROJECT_ROOT, 'lambda'))) {
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(
-        /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-(ec2|lambda|sns)'/g,
+        /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-(ec2|lambda|sns|s3)'/g,
       )) {
         for (const name of m[1]!.split(',').map((n) => n.trim())) {
           const command = /^(\w+)Command$/.exec(name)?.[1];
           if (!command) continue;
           found++;
-          const action = `${prefixes[m[2]!]}:${command === 'Invoke' ? 'InvokeFunction' : command}`;
+          const iamName = command === 'Invoke' ? 'InvokeFunction' : (s3Actions[command] ?? command);
+          const action = `${prefixes[m[2]!]}:${iamName}`;
           expect(granted, `${name} in ${relative(PROJECT_ROOT, file)}`).toContain(action);
         }
       }

@@ -160,7 +160,8 @@ describe('enforcer against the local EC2 endpoint and dynalite', () => {
       pending: 0,
       notEnforced: 182,
     });
-    expect(docs.at(-1)?.[METRICS.bansNotEnforced]).toBe(182);
+    const naclTier = (d: Record<string, unknown>) => d[METRICS.tierDimension] === METRICS.naclTier;
+    expect(docs.findLast(naclTier)?.[METRICS.bansNotEnforced]).toBe(182);
     expect(docs.at(-1)?.[METRICS.activeBans]).toBe(200);
     expect(entries.filter((e) => e.ruleAction === 'allow')).toEqual(allowsBefore);
 
@@ -184,7 +185,7 @@ describe('enforcer against the local EC2 endpoint and dynalite', () => {
     expect(next.nacls[0]?.mutations.map((m) => m.op)).toEqual(Array(5).fill('replace'));
     expect(next.swept).toBe(5);
     expect(next.notEnforced).toBe(177);
-    expect(docs.at(-1)?.[METRICS.bansNotEnforced]).toBe(177);
+    expect(docs.findLast(naclTier)?.[METRICS.bansNotEnforced]).toBe(177);
     const stored = await w.store.listBans();
     expect(
       stored

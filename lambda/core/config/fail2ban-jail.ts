@@ -1,8 +1,3 @@
-/**
- * One fail2ban jail mapped onto a cloudjail jail, with a report line for every key (see
- * fail2ban-import.ts). Pure.
- */
-import { FilterError } from '../errors.js';
 import type { FilterFileSource, IniConfig, RawValue } from '../filters/ini.js';
 import { parseCidr } from '../ip-address.js';
 import { PERMANENT, parseDuration } from '../policy/duration.js';

@@ -84,9 +84,13 @@ describe('enforcer handler', () => {
     expect(result.notEnforced).toBe(2);
     expect(result.mutations).toBe(18);
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
-    const doc = docs.find((x) => METRICS.bansNotEnforced in x);
-    expect(doc).toBeDefined();
-    expect(doc?.[METRICS.bansNotEnforced]).toBe(2);
+    // BansNotEnforced per tier (dimension Tier); no publisher here, so the NACL tier only.
+    const tiers = docs.filter((x) => METRICS.bansNotEnforced in x);
+    expect(tiers.map((x) => [x[METRICS.tierDimension], x[METRICS.bansNotEnforced]])).toEqual([
+      [METRICS.naclTier, 2],
+    ]);
+    expect(tiers[0]?.['service']).toBe(METRICS.enforcerService);
+    const doc = docs.find((x) => METRICS.activeBans in x);
     expect(doc?.[METRICS.activeBans]).toBe(20);
     expect(doc?.[METRICS.naclMutations]).toBe(18);
     expect(doc?.[METRICS.ec2Throttles]).toBe(0);

@@ -1,0 +1,43 @@
+/** In-memory ban-list publisher for unit tests: keeps every published list, can be made to fail. */
+import type {
+  BanListPublisher,
+  PublishedBanList,
+  PublishRequest,
+} from '../ports/ban-list-publisher.js';
+import { serializeBanList } from './ban-list-codec.js';
+
+export class MemoryBanListPublisher implements BanListPublisher {
+  /** Every publication, oldest first. */
+  readonly published: PublishRequest[] = [];
+  private head: PublishedBanList | undefined;
+  /** When set, publish() throws it (current() still answers). */
+  failWith: Error | undefined;
+
+  async current(): Promise<PublishedBanList | undefined> {
+    return this.head;
+  }
+
+  async publish(request: PublishRequest): Promise<{ bytes: number }> {
+    if (this.failWith) throw this.failWith;
+    const bytes = serializeBanList(request.list, request.json).length;
+    this.published.push(request);
+    this.head = {
+      serial: request.list.serial,
+      contentHash: request.contentHash,
+      bans: request.bans,
+      generatedAt: request.list.generatedAt,
+      bytes,
+    };
+    return { bytes };
+  }
+
+  /** Simulates a lost object (deleted behind the enforcer's back). */
+  lose(): void {
+    this.head = undefined;
+  }
+
+  /** The latest list published. */
+  latest(): PublishRequest | undefined {
+    return this.published.at(-1);
+  }
+}
