@@ -16,6 +16,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { METRICS } from '../../lib/runtime-contract.js';
 import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
+import { DynamoDbEnforcerState } from '../adapters/dynamodb-enforcer-state.js';
 import { createEc2Client, Ec2NetworkAcls } from '../adapters/ec2-network-acls.js';
 import { loadCloudjailConfig } from '../config/cloudjail-config.js';
 import { ENV } from '../config/env-names.js';
@@ -127,10 +128,13 @@ function buildFromEnvironment(): EnforcerDeps {
     throw new ConfigError([`${ENV.config} is not JSON`], 'enforcer configuration');
   }
   const config = loadCloudjailConfig(raw);
+  const dynamo = new DynamoDBClient({});
   return {
-    store: new DynamoDbBanStore(new DynamoDBClient({}), tableName),
+    store: new DynamoDbBanStore(dynamo, tableName),
     nacls: new Ec2NetworkAcls({ client: createEc2Client() }),
     jails: config.jails,
+    ignoreip: config.ignoreip,
+    state: new DynamoDbEnforcerState(dynamo, tableName),
     targets: config.targets,
     settings: config.enforcement,
     now: () => Date.now(),

@@ -166,6 +166,7 @@ describe('parseTargets / parseEnforcement', () => {
       maxMutationsPerRun: 40,
       dryRun: false,
       ruleQuota: 20,
+      minBanPrefix: { ipv4: 16, ipv6: 48 },
     });
     const { problems } = parseEnforcement({
       schedule: 'every minute',
