@@ -59,6 +59,8 @@ export const METRICS = {
   ec2Throttles: 'Throttles',
   naclMutations: 'NaclMutations',
   driftRepairs: 'DriftRepairs',
+  /** Active bans the enforcer refused (allowlisted, or broader than enforcement.minBanPrefix). */
+  bansRefused: 'BansRefused',
 } as const;
 
 export function jailName(jail: JailConfig): string {

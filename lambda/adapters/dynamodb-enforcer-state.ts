@@ -11,11 +11,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type {
-  EnforcerStatePort,
-  LeaseGrant,
-  LearnedQuota,
-} from '../ports/enforcer-state.js';
+import type { EnforcerStatePort, LearnedQuota, LeaseGrant } from '../ports/enforcer-state.js';
 import { ITEM, TABLE_KEYS } from './dynamodb-table.js';
 
 const { partitionKey: PK, sortKey: SK, ttl: TTL } = TABLE_KEYS;
@@ -121,8 +117,15 @@ export class DynamoDbEnforcerState implements EnforcerStatePort {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { [PK]: ITEM.enforcer, [SK]: `${QUOTA_PREFIX}${q.naclId}#${q.family}` },
-        UpdateExpression: 'SET naclId = :id, family = :f, quota = :q, learnedAt = :at, #ttl = :ttl',
-        ExpressionAttributeNames: { '#ttl': TTL },
+        UpdateExpression:
+          'SET #naclId = :id, #family = :f, #quota = :q, #learnedAt = :at, #ttl = :ttl',
+        ExpressionAttributeNames: {
+          '#naclId': 'naclId',
+          '#family': 'family',
+          '#quota': 'quota',
+          '#learnedAt': 'learnedAt',
+          '#ttl': TTL,
+        },
         ExpressionAttributeValues: {
           ':id': q.naclId,
           ':f': q.family,

@@ -214,7 +214,8 @@ export function parseEnforcement(raw: unknown, path = 'enforcement'): Parsed<Enf
   const minBanPrefix = { ipv4: 16, ipv6: 48 };
   if (raw.minBanPrefix !== undefined) {
     const m = raw.minBanPrefix;
-    if (!isObject(m)) problems.push(`${path}.minBanPrefix: must be an object {"ipv4": 16, "ipv6": 48}`);
+    if (!isObject(m))
+      problems.push(`${path}.minBanPrefix: must be an object {"ipv4": 16, "ipv6": 48}`);
     else {
       for (const key of Object.keys(m)) {
         if (key !== 'ipv4' && key !== 'ipv6' && !key.startsWith('//'))

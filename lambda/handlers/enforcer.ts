@@ -84,6 +84,7 @@ export function createEnforcerHandler(
     metrics.addMetric(METRICS.naclMutations, MetricUnit.Count, report.mutations);
     metrics.addMetric(METRICS.ec2Throttles, MetricUnit.Count, report.throttles);
     metrics.addMetric(METRICS.driftRepairs, MetricUnit.Count, report.driftRepairs);
+    metrics.addMetric(METRICS.bansRefused, MetricUnit.Count, report.refused);
     metrics.publishStoredMetrics();
     logger.info('enforcement run', {
       source: eventSource(event),
@@ -95,6 +96,9 @@ export function createEnforcerHandler(
       throttles: report.throttles,
       driftRepairs: report.driftRepairs,
       swept: report.swept,
+      refused: report.refused,
+      ...(report.skipped ? { skipped: report.skipped } : {}),
+      ...(report.leaseLost ? { leaseLost: true } : {}),
       nacls: report.nacls.map((n) => ({
         naclId: n.naclId,
         ipv4: n.ipv4,

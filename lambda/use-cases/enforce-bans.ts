@@ -59,7 +59,7 @@ import {
   NaclNotFoundError,
 } from '../core/errors.js';
 import type { BanExpiryRecorder, BanStore, DesiredBanReader } from '../ports/ban-store.js';
-import type { EnforcerStatePort, LeaseGrant, LearnedQuota } from '../ports/enforcer-state.js';
+import type { EnforcerStatePort, LearnedQuota, LeaseGrant } from '../ports/enforcer-state.js';
 import type { NaclEntry, NetworkAcl, NetworkAclPort } from '../ports/network-acls.js';
 
 /** Re-plans after a conflict (NaclEntryExists / NaclEntryNotFound) per NACL per run. */
@@ -455,7 +455,8 @@ async function reconcile(
     const q: { 4?: number; 6?: number } = {};
     for (const l of learned) {
       if (l.naclId !== naclId || l.learnedAt <= now - LEARNED_QUOTA_MAX_AGE_MS) continue;
-      if (l.quota < deps.settings.ruleQuota) q[l.family] = Math.min(q[l.family] ?? l.quota, l.quota);
+      if (l.quota < deps.settings.ruleQuota)
+        q[l.family] = Math.min(q[l.family] ?? l.quota, l.quota);
     }
     return q;
   };

@@ -204,8 +204,7 @@ export function desiredBans(
       const specific = bucket.members.filter((m) => m.cidr !== key).length;
       const prefix = parseCidr(key);
       const coversAllowed =
-        prefix !== undefined &&
-        allowed.some((a) => cidrCovers(prefix, a) || cidrCovers(a, prefix));
+        prefix !== undefined && allowed.some((a) => cidrCovers(prefix, a) || cidrCovers(a, prefix));
       if (specific >= aggregate.minBans && !coversAllowed) {
         desired.push(
           make(
