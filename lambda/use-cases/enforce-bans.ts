@@ -418,17 +418,14 @@ async function reconcile(
       }),
     ),
   ];
-  const deniesAll = (b: Ban) => {
-    const spec = b.jail === MANUAL_JAIL ? undefined : denies.get(b.jail);
-    return spec === undefined || spec.kind === 'all';
-  };
+  const everyJail = (b: Ban) => b.jail === MANUAL_JAIL || !denies.has(b.jail);
   // Screening runs once, before either tier: what is refused here is enforced nowhere.
   const screened = screenBans(
     records,
     allowlist,
     deps.settings.minBanPrefix ?? MIN_BAN_PREFIX_DEFAULTS,
     now,
-    deniesAll,
+    everyJail,
   );
   const refusedBans: RefusedBanReport[] = screened.refused.map((r) => ({
     cidr: r.ban.cidr,

@@ -7,9 +7,9 @@
  *   global `ignoreip`, a jail's `ignoreip`, or a runtime entry (`cloudjail ignore add`, global or
  *   jail-scoped). Overlap means either contains the other: a ban of 192.0.2.0/24 covers an
  *   allowlisted 192.0.2.5, and a ban of 192.0.2.5 lies inside an allowlisted 192.0.2.0/28. A global
- *   entry applies to every ban; a jail-scoped one to bans of that jail and to every ban that
- *   denies all traffic (manual bans, bans of an unknown jail, jails with `deny: "all"`), because
- *   such a ban also blocks the traffic that jail allowlists.
+ *   entry applies to every ban; a jail-scoped one to bans of that jail and to bans that belong to
+ *   no configured jail (manual bans, bans of a jail no longer configured): those deny all traffic
+ *   on behalf of every jail — the same rule `cloudjail ban` applies (use-cases/manual-ban.ts).
  * - `too-broad`: its prefix is shorter than the minimum (default /16 IPv4, /48 IPv6).
  *
  * Refused bans are never enforced; the caller reports them (report field, metric, log line).
@@ -58,15 +58,15 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 }
 
 /**
- * @param deniesAll true when the ban's entries deny all traffic (then jail-scoped allowlist entries
- *   of every jail apply to it).
+ * @param everyJail true when the ban belongs to no configured jail (manual, unknown): then the
+ *   jail-scoped allowlist entries of every jail apply to it.
  */
 export function screenBans(
   records: readonly Ban[],
   allowlist: readonly AllowlistEntry[],
   minPrefix: MinBanPrefix,
   now: number,
-  deniesAll: (ban: Ban) => boolean,
+  everyJail: (ban: Ban) => boolean,
 ): ScreenedBans {
   const entries = allowlist.flatMap((e) => {
     const cidr = parseCidr(e.cidr);
@@ -81,7 +81,7 @@ export function screenBans(
       admitted.push(ban);
       continue;
     }
-    const all = deniesAll(ban);
+    const all = everyJail(ban);
     const hits = entries
       .filter(
         ({ entry, cidr: allowed }) =>

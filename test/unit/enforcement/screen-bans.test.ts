@@ -67,7 +67,7 @@ const aggregateArb = fc.option(
   { nil: undefined },
 );
 
-// Jail `sip` denies SIP ports only; `other` and `manual` deny all traffic.
+// `sip` is a configured jail; `other` (not configured) and `manual` belong to no jail.
 const deniesAll = (b: Ban) => b.jail !== 'sip';
 
 describe('screening + aggregation + planning (properties)', () => {
@@ -169,7 +169,7 @@ describe('screenBans (examples)', () => {
     ]);
   });
 
-  it('a jail-scoped entry applies to its jail and to all-traffic bans, not to a port-limited ban of another jail', () => {
+  it('a jail-scoped entry applies to its jail and to bans of no configured jail, not to a ban of another jail', () => {
     const allow: AllowlistEntry[] = [{ cidr: '203.0.113.9/32', source: 'runtime', jail: 'other' }];
     const { admitted, refused } = screen(
       [
