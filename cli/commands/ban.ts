@@ -11,7 +11,7 @@
  *   "recorded, not yet enforced", exit 6.
  */
 import type { Command } from 'commander';
-import { MANUAL_JAIL } from '../../lambda/core/ban.js';
+import { isBanActive, MANUAL_JAIL } from '../../lambda/core/ban.js';
 import type { Cidr } from '../../lambda/core/ip-address.js';
 import { PERMANENT } from '../../lambda/core/policy/duration.js';
 import type { EnforcementReport } from '../../lambda/use-cases/enforce-bans.js';
@@ -194,7 +194,15 @@ async function runBan(address: string, options: BanOptions): Promise<void> {
       return;
     }
     const enforced = enforcedEverywhere(report, cidr.text, outcome.ban.jail);
-    const displaced = displacedBans(report);
+    const now2 = ctx.now();
+    const displaced = await Promise.all(
+      displacedBans(report).map(async (d) => ({
+        ...d,
+        jails: (await ctx.store.bansOf(d.cidr))
+          .filter((b) => isBanActive(b, now2))
+          .map((b) => b.jail),
+      })),
+    );
     const refusal = report.refusedBans.find(
       (r) => r.cidr === cidr.text && r.jail === outcome.ban.jail,
     );
@@ -223,7 +231,7 @@ async function runBan(address: string, options: BanOptions): Promise<void> {
       );
       for (const d of displaced) {
         lines.push(
-          `displaced ${cidrAddress(d.cidr)} from ${d.naclId} rule ${d.ruleNumber} (it ranks lower; now NOT enforced there)`,
+          `displaced ${cidrAddress(d.cidr)}${d.jails.length > 0 ? ` [${d.jails.join(', ')}]` : ''} from ${d.naclId} rule ${d.ruleNumber} (it ranks lower; now NOT enforced there)`,
         );
       }
       if (refusal) lines.push(`REFUSED by the enforcer: ${refusal.reason}`);
