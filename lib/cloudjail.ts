@@ -39,6 +39,7 @@ import { planFilterBundle } from './filter-bundle.js';
 import { subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
+  ENFORCER_TABLE_ACTIONS,
   enforcementSchedule,
   jailFilterSpec,
   jailName,
@@ -466,8 +467,11 @@ export class Cloudjail extends Construct {
       asyncOptions: {
         // The single NACL writer (architecture invariant 1).
         reservedConcurrentExecutions: 1,
-        onFailure: new destinations.SqsDestination(this.enforcerDlq),
-        // A failed run is repaired by the next scheduled one; do not queue stale retries.
+        // A failed run is repaired by the next scheduled one; do not queue stale retries. No
+        // on-failure destination: under attack, detector triggers wait throttled behind the
+        // running enforcer and expire unrun — superseded by later runs, not failures — and would
+        // fill a DLQ that then looks like an outage. Real failures raise EnforcerErrorsAlarm;
+        // the enforcer DLQ holds only schedule deliveries that failed.
         retryAttempts: 0,
         maxEventAge: Duration.minutes(5),
       },
@@ -515,11 +519,16 @@ export class Cloudjail extends Construct {
     // --- Permissions (least privilege) -------------------------------------------------------
     // The item operations the store adapters use, on the table (and its indexes, if any); not
     // grantReadWriteData, which adds Scan, batch writes, DescribeTable and stream reads.
-    for (const fn of [this.detector, this.enforcer]) {
+    // The enforcer only reads bans and the allowlist (Query) and updates its sweep marks, lease
+    // and learned quotas (UpdateItem): ENFORCER_TABLE_ACTIONS.
+    for (const [fn, actions] of [
+      [this.detector, TABLE_DATA_ACTIONS],
+      [this.enforcer, ENFORCER_TABLE_ACTIONS],
+    ] as const) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'TableItemsOnly',
-          actions: [...TABLE_DATA_ACTIONS],
+          actions: [...actions],
           resources: [
             this.table.tableArn,
             ...TABLE_SCHEMA.globalSecondaryIndexes.map(
@@ -644,6 +653,17 @@ export class Cloudjail extends Construct {
     addAlarm('DetectorErrorsAlarm', {
       alarmDescription: 'cloudjail detector invocations failed (log events may be lost: see DLQ)',
       metric: detectorErrors,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // Real enforcer failures (every NACL failed, the table unreadable, a timeout), whatever
+    // invoked it: throttled or expired triggers are not errors.
+    addAlarm('EnforcerErrorsAlarm', {
+      alarmDescription:
+        'cloudjail enforcer runs failed (NACLs not converged; see the enforcer log): not throttling, which is expected under attack',
+      metric: this.enforcer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -47,6 +47,13 @@ export const TABLE_DATA_ACTIONS = [
   'dynamodb:DeleteItem',
 ] as const;
 
+/**
+ * The table actions the ENFORCER's adapters call (DynamoDbBanStore.listBans/listIgnores/markExpired,
+ * DynamoDbEnforcerState): its grant. test/infra/sdk-permissions.test.ts records the commands of a
+ * real enforcer run on dynalite and fails when one is missing here.
+ */
+export const ENFORCER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:UpdateItem'] as const;
+
 /** CloudWatch metrics (Powertools EMF) the handlers emit; alarms and the dashboard use them. */
 export const METRICS = {
   namespace: 'cloudjail',
