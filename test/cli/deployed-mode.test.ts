@@ -168,7 +168,7 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
     // One after the other: each ban's own enforcer run sees the ones before it.
     const codes: (number | null)[] = [];
     for (const ip of ['203.0.113.21', '203.0.113.22', '203.0.113.23']) {
-      const rr = await cloudjail(["ban", ip, "--stack", STACK], undefined, env);
+      const rr = await cloudjail(['ban', ip, '--stack', STACK], undefined, env);
       if (rr.code !== 0) console.error(rr.stdout, rr.stderr);
       codes.push(rr.code);
     }

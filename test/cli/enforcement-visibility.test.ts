@@ -202,7 +202,9 @@ describe('what is enforced where (issue 15.1, 15.2)', () => {
     expect((await run('unban', '203.0.113.19')).code).toBe(0);
     const first = await run('ban', '203.0.113.18', '--for', '1h');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/displaced 198\.51\.100\.99 \[other\] from acl-0c10d0a1b2c3d4e5f rule \d+/);
+    expect(first.stdout).toMatch(
+      /displaced 198\.51\.100\.99 \[other\] from acl-0c10d0a1b2c3d4e5f rule \d+/,
+    );
   }, 120_000);
 });
 

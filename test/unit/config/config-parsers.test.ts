@@ -190,9 +190,7 @@ describe('parseTargets / parseEnforcement', () => {
       'enforcement.minBanPrefix.ipv4: must be within 1-32, got 33',
       'enforcement.minBanPrefix.ipv6: must be within 1-128, got "x"',
     ]);
-    expect(
-      parseEnforcement({ aggregate: { ipv4Prefix: 12, ipv6Prefix: 40 } }).problems,
-    ).toEqual([
+    expect(parseEnforcement({ aggregate: { ipv4Prefix: 12, ipv6Prefix: 40 } }).problems).toEqual([
       'enforcement.aggregate.ipv4Prefix: /12 is broader than minBanPrefix.ipv4 /16 (the enforcer would refuse the aggregate)',
       'enforcement.aggregate.ipv6Prefix: /40 is broader than minBanPrefix.ipv6 /48 (the enforcer would refuse the aggregate)',
     ]);
