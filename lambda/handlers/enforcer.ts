@@ -79,12 +79,15 @@ export function createEnforcerHandler(
       namespace: options.metricsNamespace ?? METRICS.namespace,
       serviceName: METRICS.enforcerService,
     });
-    metrics.addMetric(METRICS.activeBans, MetricUnit.Count, report.activeBans);
-    metrics.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, report.notEnforced);
+    // A run skipped for the lease knows nothing about the bans: publish no ban counts for it.
+    if (!report.skipped) {
+      metrics.addMetric(METRICS.activeBans, MetricUnit.Count, report.activeBans);
+      metrics.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, report.notEnforced);
+      metrics.addMetric(METRICS.bansRefused, MetricUnit.Count, report.refused);
+    }
     metrics.addMetric(METRICS.naclMutations, MetricUnit.Count, report.mutations);
     metrics.addMetric(METRICS.ec2Throttles, MetricUnit.Count, report.throttles);
     metrics.addMetric(METRICS.driftRepairs, MetricUnit.Count, report.driftRepairs);
-    metrics.addMetric(METRICS.bansRefused, MetricUnit.Count, report.refused);
     metrics.publishStoredMetrics();
     logger.info('enforcement run', {
       source: eventSource(event),

@@ -365,7 +365,14 @@ export async function enforceBans(
   try {
     return await reconcile(deps, dryRun, lease);
   } finally {
-    if (held) await state.release(held);
+    // A lease that cannot be released expires by itself (leaseMs): never fail the run for it.
+    if (held) {
+      await state.release(held).catch((e: unknown) => {
+        deps.logger?.warn('enforcer lease not released; it expires by itself', {
+          error: message(e),
+        });
+      });
+    }
   }
 }
 

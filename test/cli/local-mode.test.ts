@@ -132,7 +132,8 @@ describe('cloudjail --local (against a `cloudjail local` server)', () => {
       banned: { cidr: string }[];
     };
     expect(status.banned.map((b) => b.cidr)).not.toContain('192.0.2.5/32');
-  });
+    // Several CLI processes: generous on a loaded machine.
+  }, 120_000);
 
   it('ban 0.0.0.0/0 --force: refused by the enforcer floor (exit 3), nothing written', async () => {
     const [everything, v6] = await Promise.all([
@@ -147,7 +148,8 @@ describe('cloudjail --local (against a `cloudjail local` server)', () => {
     expect(v6.stderr).toContain('broader than /48');
     const status = lastJson(await run('status', '--json')) as { activeBans: number };
     expect(status.activeBans).toBe(3);
-  });
+    // Several CLI processes: generous on a loaded machine.
+  }, 120_000);
 
   it('ignore add/list/del: the runtime allowlist, honoured by ban', async () => {
     const add = await run('ignore', 'add', '203.0.113.200', '--jail', 'asterisk');
@@ -181,7 +183,8 @@ describe('cloudjail --local (against a `cloudjail local` server)', () => {
     expect(config.stderr).toContain("in the configuration's ignoreip");
     const after = lastJson(await run('ignore', 'list', '--json')) as { entries: unknown[] };
     expect(after.entries).toEqual([{ cidr: '192.0.2.0/28', source: 'config' }]);
-  });
+    // Several CLI processes: generous on a loaded machine.
+  }, 120_000);
 
   it('bad input: exit 2 (invalid), 3 (refused), 4 (unknown), one clear line on stderr', async () => {
     const cases: [string[], number, RegExp][] = [
