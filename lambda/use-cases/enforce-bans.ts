@@ -685,7 +685,8 @@ async function reconcile(
 
   let swept = 0;
   const readable = outcomes.every((o) => o.plan !== undefined || o.missing);
-  if (!dryRun && readable) {
+  // A run that lost its lease leaves the sweep to the holder.
+  if (!dryRun && readable && !leaseLost) {
     // Every CIDR still held by an entry that has to go (in any NACL) is not swept yet.
     const lingering = new Set<string>();
     for (const { plan } of outcomes) {

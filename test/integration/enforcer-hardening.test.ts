@@ -297,4 +297,30 @@ describe('overlapping runs (issue 12.11)', () => {
     expect(ran.skipped).toBeUndefined();
     expect(bandCidrs(w.ec2)).toEqual(['198.51.100.1/32']);
   });
+
+  it('a run that outlived its lease (taken over meanwhile) stops mutating: leaseLost', async () => {
+    const w = await world();
+    await w.store.putBan(ban('198.51.100.1/32'), T0, undefined);
+    const state = new DynamoDbEnforcerState(w.db.client(), w.db.tableName);
+    // The run acquires at T0 for 5 s; by the time it reaches the NACL it is T0 + 10 s and
+    // another run holds the lease.
+    let calls = 0;
+    const now = () => (calls++ === 0 ? T0 : T0 + 10_000);
+    const slowStore: EnforcerDeps['store'] = {
+      listBans: async () => {
+        const other = await state.acquire(T0 + 6_000, 60_000);
+        expect(other).toBeDefined();
+        return w.store.listBans();
+      },
+      listIgnores: () => w.store.listIgnores(),
+      markExpired: (b, t) => w.store.markExpired(b, t),
+    };
+    const report = await enforceBans(
+      w.deps({ store: slowStore, now, lease: { leaseMs: 5_000, waitAttempts: 0 } }),
+    );
+    expect(report.leaseLost).toBe(true);
+    expect(report.mutations).toBe(0);
+    expect(report.nacls[0]?.warnings?.join(' ')).toMatch(/lease was taken over/);
+    expect(bandCidrs(w.ec2)).toEqual([]);
+  });
 });
