@@ -175,9 +175,11 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
     // An operator's ban keeps its slot: the newest one that does not fit is not enforced (exit 5).
     expect(codes).toEqual([0, 0, 5]);
     expect(denies().sort()).toEqual(['203.0.113.21/32', '203.0.113.22/32']);
-    const status = lastJson(
-      await cloudjail(['status', '--stack', STACK, '--json'], undefined, env),
-    );
+    const [json, human] = await Promise.all([
+      cloudjail(['status', '--stack', STACK, '--json'], undefined, env),
+      cloudjail(['status', '--stack', STACK], undefined, env),
+    ]);
+    const status = lastJson(json);
     expect(status).toMatchObject({
       activeBans: 3,
       enforcement: {
@@ -192,7 +194,6 @@ describe('cloudjail against a stack (stack outputs, table, enforcer invoke)', ()
         },
       ],
     });
-    const human = await cloudjail(['status', '--stack', STACK], undefined, env);
     expect(human.stdout).toContain('Not enforced (no NACL capacity):\t1');
     const all = await cloudjail(['unban', '--all', '--stack', STACK], undefined, env);
     expect(all.code).toBe(0);
