@@ -39,13 +39,15 @@ import { planFilterBundle } from './filter-bundle.js';
 import { subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
-  ENFORCER_TABLE_ACTIONS,
+  DETECTOR_READ_ACTIONS,
+  DETECTOR_WRITE_ACTIONS,
+  detectorLeadingKeys,
+  ENFORCER_LEADING_KEYS,
   enforcementSchedule,
   jailFilterSpec,
   jailName,
   METRICS,
   naclIds,
-  TABLE_DATA_ACTIONS,
   TABLE_SCHEMA,
 } from './runtime-contract.js';
 
@@ -520,21 +522,37 @@ export class Cloudjail extends Construct {
     // The item operations the store adapters use, on the table (and its indexes, if any); not
     // grantReadWriteData, which adds Scan, batch writes, DescribeTable and stream reads.
     // The enforcer only reads bans and the allowlist (Query) and updates its sweep marks, lease
-    // and learned quotas (UpdateItem): ENFORCER_TABLE_ACTIONS.
-    for (const [fn, actions] of [
-      [this.detector, TABLE_DATA_ACTIONS],
-      [this.enforcer, ENFORCER_TABLE_ACTIONS],
+    // and learned quotas (UpdateItem): ENFORCER_TABLE_ACTIONS, on its partition keys only.
+    for (const [sid, actions, keys] of [
+      ['EnforcerReadsItsKeysOnly', ['dynamodb:Query'], ENFORCER_LEADING_KEYS.read],
+      ['EnforcerWritesItsKeysOnly', ['dynamodb:UpdateItem'], ENFORCER_LEADING_KEYS.write],
     ] as const) {
-      fn.addToRolePolicy(
+      this.enforcer.addToRolePolicy(
         new iam.PolicyStatement({
-          sid: 'TableItemsOnly',
+          sid,
           actions: [...actions],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...keys] } },
           resources: [
             this.table.tableArn,
             ...TABLE_SCHEMA.globalSecondaryIndexes.map(
               (index) => `${this.table.tableArn}/index/${index.indexName}`,
             ),
           ],
+        }),
+      );
+    }
+    // The detector: only the partition keys it uses (dynamodb:LeadingKeys), no DeleteItem.
+    const leadingKeys = detectorLeadingKeys(this.config);
+    for (const [sid, actions, keys] of [
+      ['DetectorReadsItsKeysOnly', DETECTOR_READ_ACTIONS, leadingKeys.read],
+      ['DetectorWritesItsKeysOnly', DETECTOR_WRITE_ACTIONS, leadingKeys.write],
+    ] as const) {
+      this.detector.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid,
+          actions: [...actions],
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': keys } },
         }),
       );
     }

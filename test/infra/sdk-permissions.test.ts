@@ -137,17 +137,27 @@ describe('table access of the detector and the enforcer', () => {
 
   it('grants exactly TABLE_DATA_ACTIONS on the table, nothing else in DynamoDB', () => {
     const tableId = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))[0]!;
-    for (const [service, actions] of [
-      [METRICS.detectorService, TABLE_DATA_ACTIONS],
-      [METRICS.enforcerService, ENFORCER_TABLE_ACTIONS],
-    ] as const) {
+    // The detector's narrower grant (LeadingKeys): test/infra/detector-leading-keys.test.ts.
+    for (const [service, actions] of [[METRICS.enforcerService, ENFORCER_TABLE_ACTIONS]] as const) {
       const [, fn] = functionByService(template, service);
       const dynamo = policyStatements(template, roleOf(fn)).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('dynamodb:')),
       );
-      expect(dynamo, service).toHaveLength(1);
-      expect(actionsOf(dynamo[0]!).sort()).toEqual([...actions].sort());
-      expect(dynamo[0]!['Resource']).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      expect(dynamo, service).toHaveLength(2);
+      expect(dynamo.flatMap(actionsOf).sort()).toEqual([...actions].sort());
+      for (const s of dynamo) {
+        expect(s['Resource']).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      }
+      // Only its partition keys: it reads bans, the allowlist and its own items, and writes only
+      // bans (sweep marks) and its own items — never the allowlist.
+      const keys = (action: string) =>
+        dynamo.find((s) => actionsOf(s).includes(action))?.['Condition'];
+      expect(keys('dynamodb:Query')).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['BAN', 'IGNORE', 'ENFORCER'] },
+      });
+      expect(keys('dynamodb:UpdateItem')).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['BAN', 'ENFORCER'] },
+      });
     }
   });
 });
