@@ -5,7 +5,6 @@
  * the CLI tests run on it; nothing here talks to AWS.
  */
 import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
-import { DynamoDbEnforcerState } from '../lambda/adapters/dynamodb-enforcer-state.js';
 import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
 import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
 import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
@@ -92,7 +91,6 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
   const failures = new DynamoDbFailureWindows(client, dynamodb.tableName);
   const nacls = new Ec2NetworkAcls({ client: ec2.client() });
   const trigger = new RecordingEnforcementTrigger();
-  const enforcerState = new DynamoDbEnforcerState(client, dynamodb.tableName);
   const now = () => clock.now();
   // The detector caches the runtime allowlist (per container, a minute); here it is read once
   // per clock minute, so a long replay does not pay a store request per batch.
@@ -126,7 +124,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
           nacls,
           jails: config.jails,
           ignoreip: config.ignoreip,
-          state: enforcerState,
+          // No lease: embedded runs are already serialized (one process; the local Lambda endpoint
+          // queues `cloudjail local` runs), and replay runs the enforcer after every batch.
           targets: config.targets,
           settings: config.enforcement,
           now,
