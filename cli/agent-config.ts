@@ -12,8 +12,6 @@ import { CliError, ExitCode } from './exit-codes.js';
 export interface LogFormat {
   /** strftime-like format of the agent (`%Y %m %d %H %M %S %f`…): the event time comes from it. */
   readonly timestampFormat: string;
-  /** RE2 regex: a line matching it starts a new event; other lines join the previous one. */
-  readonly multiLineStartPattern: string;
   /** What the operator must know about this format. */
   readonly note: string;
 }
@@ -21,23 +19,25 @@ export interface LogFormat {
 /**
  * Built-in formats, keyed by filter name.
  * - freeswitch (mod_logfile): `2024-04-09 17:05:44.918273 [97.44% ][WARNING] …`, session lines may
- *   start with a call UUID, console captures with ANSI colour codes. "Can't find user" is followed
- *   by two continuation lines without a timestamp: they must join their first line (one event),
- *   otherwise they would reach the detector as separate, meaningless events.
+ *   start with a call UUID, console captures with ANSI colour codes.
  * - asterisk (logger.conf `dateformat=%F %T` or `%F %T.%3q`): `[2024-04-09 17:10:03.412] NOTICE[…]`.
- *   Every logger line starts with `[`, whatever the dateformat, so that is the event start.
+ *
+ * No `multi_line_start_pattern`, deliberately: the agent then sends one event per physical line,
+ * and the detector matches each line as fail2ban matches each line of the file. A start pattern
+ * ("a line starting with a date") is one an attacker can satisfy: a raw newline in a field that can
+ * hold one (an IAX2 peer name) followed by a fake date would start a forged event of the attacker's
+ * making. FreeSWITCH's "Can't find user" continuation lines then arrive as events of their own and
+ * match nothing. Where a field can hold a raw newline, the safe source is the JSON log format, one
+ * record per physical line (docs/deploy.md, "Multi-line records").
  */
 export const LOG_FORMATS: Readonly<Record<string, LogFormat>> = {
   freeswitch: {
     timestampFormat: '%Y-%m-%d %H:%M:%S.%f',
-    multiLineStartPattern:
-      '^(?:\\x1b\\[[0-9;]*m)*(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} )?\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}',
     note: 'enable <param name="log-auth-failures" value="true"/> in every Sofia profile',
   },
   asterisk: {
     timestampFormat: '%Y-%m-%d %H:%M:%S',
-    multiLineStartPattern: '^\\[',
-    note: 'set dateformat=%F %T.%3q in logger.conf [general] and log notice,warning,security to this file',
+    note: 'set dateformat=%F %T.%3q in logger.conf [general] and log notice,warning,security to this file; with IAX2 enabled, log them in the [json] format and ship that file instead (docs/deploy.md)',
   },
 };
 
@@ -68,7 +68,8 @@ export interface AgentCollectEntry {
   log_stream_name: string;
   timestamp_format: string;
   timezone: 'UTC' | 'Local';
-  multi_line_start_pattern: string;
+  /** Never emitted by cloudjail (one event per physical line: docs/deploy.md "Multi-line records"). */
+  multi_line_start_pattern?: string;
   filters?: { type: 'include'; expression: string }[];
 }
 
@@ -107,7 +108,6 @@ export function buildAgentConfig(options: AgentConfigOptions): AgentConfig {
     timestamp_format: format.timestampFormat,
     // The agent knows only UTC and the host's local zone.
     timezone: (jail.timezone ?? 'UTC').toUpperCase() === 'UTC' ? 'UTC' : 'Local',
-    multi_line_start_pattern: format.multiLineStartPattern,
   };
   if (options.prefilter) {
     const pattern = subscriptionFilterPattern([jail.filter]);

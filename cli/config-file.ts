@@ -3,9 +3,11 @@
  * configuration itself, or a cdk.json holding it under `context.cloudjail`.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CloudjailConfig, loadCloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
+import { userFilterPath } from '../lib/filter-bundle.js';
 import { CONFIG_CONTEXT_KEY } from '../lib/outputs.js';
 import { CliError } from './exit-codes.js';
 
@@ -38,9 +40,28 @@ export function loadConfigFile(path: string = SAMPLE_CONFIG): LoadedConfig {
       ? context[CONFIG_CONTEXT_KEY]
       : json;
   try {
-    return { path, raw, config: loadCloudjailConfig(raw) };
+    const fromFile = withFiltersFrom(dirname(resolve(path)), raw);
+    return { path, raw: fromFile, config: loadCloudjailConfig(fromFile) };
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(`${path}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * The configuration with each jail's relative filter path (`./filters/my.conf[mode=x]`) made
+ * absolute from `dir`, the configuration file's directory (as `cdk synth` reads them from
+ * cdk.json's), whatever the current directory.
+ */
+function withFiltersFrom(dir: string, raw: unknown): unknown {
+  const jails = (raw as { jails?: unknown } | null)?.jails;
+  if (!Array.isArray(jails)) return raw;
+  const absolute = jails.map((jail: unknown) => {
+    const filter = (jail as { filter?: unknown } | null)?.filter;
+    if (typeof filter !== 'string') return jail;
+    const file = userFilterPath(filter);
+    if (file === undefined || isAbsolute(file)) return jail;
+    return { ...(jail as object), filter: filter.replace(file, resolve(dir, file)) };
+  });
+  return { ...(raw as object), jails: absolute };
 }

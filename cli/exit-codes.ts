@@ -12,12 +12,16 @@ export const ExitCode = {
   NotFound: 4,
   /** Desired state written, but the enforcer could not put every ban in the NACLs (capacity, a NACL error). */
   NotEnforced: 5,
+  /** `doctor`: at least one check failed (its line says what to fix). */
+  DoctorFailed: 6,
+  /** `doctor`: no check failed, some warned. */
+  DoctorWarnings: 7,
   /**
    * Desired state written, enforcement pending: the enforcer could not be run now (throttled by its
    * reserved concurrency of 1 after retries, unreachable, or another run holds its lease). The
    * next scheduled run enforces it.
    */
-  Pending: 6,
+  Pending: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

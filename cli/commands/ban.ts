@@ -8,7 +8,7 @@
  *   `enforcement.minBanPrefix` (default /16, /48) is refused even with it (exit 3).
  * - Written but not in every NACL (no capacity, a NACL error): exit 5.
  * - Written but the enforcer could not run now (throttled after retries, unreachable, lease held):
- *   "recorded, not yet enforced", exit 6.
+ *   "recorded, not yet enforced", exit 8.
  */
 import type { Command } from 'commander';
 import { isBanActive, MANUAL_JAIL } from '../../lambda/core/ban.js';
@@ -63,7 +63,7 @@ export function register(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nExit codes: 0 banned and enforced (or already banned), 2 bad input, 3 refused (allowlisted, or too broad),\n4 unknown jail, 5 banned but not enforced in every NACL, 6 recorded, not yet enforced (enforcer busy or\nunreachable: the next scheduled run enforces it), 1 store/AWS/enforcer error.',
+      '\nExit codes: 0 banned and enforced (or already banned), 2 bad input, 3 refused (allowlisted, or too broad),\n4 unknown jail, 5 banned but not enforced in every NACL, 8 recorded, not yet enforced (enforcer busy or\nunreachable: the next scheduled run enforces it), 1 store/AWS/enforcer error.',
     )
     .action(async (address: string, options: BanOptions) => {
       await runBan(address, options);

@@ -23,7 +23,6 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
 import type {
   Filter,
   LogMatcher,
@@ -31,6 +30,7 @@ import type {
   MatcherCarry,
   MatcherOptions,
 } from '../../lambda/core/filters/index.js';
+import { loadRegexArgument } from './regex-filter.js';
 import {
   addTally,
   createCounter,
@@ -50,6 +50,8 @@ const WORKER_TAG = 'cloudjail-regex-piece';
 interface WorkerSetup {
   readonly tag: typeof WORKER_TAG;
   readonly spec: string;
+  /** The literal ignoreregex `regex` was given, if any. */
+  readonly ignoreregex?: string;
   readonly matcherOptions: MatcherOptions;
   readonly tally: TallyOptions;
 }
@@ -209,7 +211,7 @@ export function runPieceWorker(): void {
   let broken: string | undefined;
   try {
     if (process.env.CLOUDJAIL_REGEX_TEST_FAIL === 'worker') throw new Error('test failure');
-    const filter = loadBuiltinOrFileFilter(setup.spec);
+    const filter = loadRegexArgument(setup.spec, setup.ignoreregex);
     const matcher = filter.createMatcher(setup.matcherOptions);
     // The probe's sink is a counter like the piece's (what it counts is dropped): the matcher's
     // calls into its sink keep seeing one kind of sink.

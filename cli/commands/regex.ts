@@ -8,10 +8,10 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadBuiltinOrFileFilter } from '../../lambda/adapters/filter-files.js';
 import type { Filter, LineOutcome, MatcherOptions } from '../../lambda/core/filters/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { runProgram } from '../run-program.js';
+import { LITERAL_FILTER_FILE, loadRegexArgument } from './regex-filter.js';
 import {
   debugLine,
   isPieceWorker,
@@ -43,6 +43,12 @@ interface RegexOptions {
   printAllMissed?: boolean;
   printAllIgnored?: boolean;
   jobs?: number;
+  logGroup?: string;
+  since?: string;
+  filterPattern?: string;
+  local?: boolean;
+  state?: string;
+  region?: string;
 }
 
 /** One unit of input: a line of a file, or one CloudWatch event. */
@@ -85,11 +91,12 @@ export function register(program: Command, moduleUrl?: string): void {
     .description(
       'test a filter against a log, like fail2ban-regex (INPUT: file, "-" for stdin, or a literal line)',
     )
-    .argument('<input>', 'log file, "-" for stdin, or a literal log line')
+    .argument('[input]', 'log file, "-" for stdin, or a literal log line (not with --log-group)')
     .argument(
-      '<filter>',
-      'built-in filter with parameters (freeswitch[mode=extra]) or a .conf path',
+      '[filter]',
+      'built-in filter with parameters (freeswitch[mode=extra]), a .conf path, or a literal failregex',
     )
+    .argument('[ignoreregex]', "a literal ignoreregex (added to the filter's own)")
     .option('--events', 'INPUT is JSON Lines of CloudWatch events {"message", "timestamp"}')
     .option('--json', 'JSON Lines: one object per failure, then {"summary": ...}')
     .option('--timezone <zone>', 'zone of dates without one (IANA name or UTC+hhmm)', 'UTC')
@@ -104,13 +111,36 @@ export function register(program: Command, moduleUrl?: string): void {
       parseJobs,
       availableParallelism(),
     )
+    .option('--log-group <name>', 'read the live log group (FilterLogEvents) instead of INPUT')
+    .option('--since <duration>', 'with --log-group: how far back (default 1h)')
+    .option('--filter-pattern <pattern>', 'with --log-group: a CloudWatch Logs filter pattern')
+    .option('--local', "with --log-group: the `cloudjail local` server's CloudWatch Logs")
+    .option('--state <file>', 'state file of the local server (with --local)')
+    .option('--region <region>', 'with --log-group: AWS Region')
     .addHelpText(
       'after',
-      '\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex).',
+      '\nWith --log-group the only argument is the filter (default: the filter of the jail reading the group, with --local).\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex), 4 no such log group.',
     )
-    .action(async (input: string, filterSpec: string, options: RegexOptions) => {
-      await runRegex(input, filterSpec, options, moduleUrl);
-    });
+    .action(
+      async (
+        input: string | undefined,
+        filterSpec: string | undefined,
+        ignoreregex: string | undefined,
+        options: RegexOptions,
+      ) => {
+        if (options.logGroup !== undefined) {
+          await runRegexOnLogGroup(
+            filterSpec === undefined ? input : undefined,
+            filterSpec,
+            options,
+          );
+          return;
+        }
+        if (input === undefined) throw new CliError("missing required argument 'input'");
+        if (filterSpec === undefined) throw new CliError("missing required argument 'filter'");
+        await runRegex(input, filterSpec, ignoreregex, options, moduleUrl);
+      },
+    );
 }
 
 function parseNow(text: string | undefined): number {
@@ -209,19 +239,56 @@ async function* readItems(input: string, events: boolean): AsyncGenerator<InputI
   }
 }
 
-function loadFilterForCli(spec: string): Filter {
+function loadFilterForCli(spec: string, ignoreregex: string | undefined): Filter {
   try {
-    return loadBuiltinOrFileFilter(spec);
+    return loadRegexArgument(spec, ignoreregex);
   } catch (e) {
     throw new CliError((e as Error).message, ExitCode.BadInput);
+  }
+}
+
+/** `--log-group`: the input is the live log (cli/commands/regex-log-group.ts). */
+async function runRegexOnLogGroup(
+  spec: string | undefined,
+  extra: string | undefined,
+  options: RegexOptions,
+): Promise<void> {
+  if (extra !== undefined) throw new CliError('--log-group takes no INPUT: pass only the filter');
+  // Not a literal specifier: the fast regex bundle must not pull in the AWS SDK.
+  const modulePath = './regex-log-group.js';
+  const { openLogGroupInput, filterOfLogGroup } = (await import(
+    modulePath
+  )) as typeof import('./regex-log-group.js');
+  const source = await openLogGroupInput({
+    logGroup: options.logGroup as string,
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.filterPattern !== undefined ? { filterPattern: options.filterPattern } : {}),
+    ...(options.local ? { local: true } : {}),
+    ...(options.state !== undefined ? { state: options.state } : {}),
+    ...(options.region !== undefined ? { region: options.region } : {}),
+  });
+  try {
+    const filter = spec ?? filterOfLogGroup(source.config, options.logGroup as string);
+    await runRegex(
+      source.label,
+      filter,
+      undefined,
+      { ...options, jobs: 1 },
+      undefined,
+      source.chunks,
+    );
+  } finally {
+    source.close();
   }
 }
 
 async function runRegex(
   input: string,
   spec: string,
+  ignoreregex: string | undefined,
   options: RegexOptions,
   moduleUrl: string | undefined,
+  chunks?: AsyncIterable<string>,
 ): Promise<void> {
   const json = options.json ?? false;
   const matcherOptions = {
@@ -241,10 +308,22 @@ async function runRegex(
   const size = !options.events && jobs > 1 ? regularFileSize(input) : undefined;
   let pool: PiecePool | undefined;
   if (size !== undefined && size >= tuning.splitBytes && size > 0) {
-    pool = new PiecePool(jobs - 1, { spec, matcherOptions, tally: tallyOptions }, moduleUrl);
+    const setup = { spec, ...(ignoreregex !== undefined ? { ignoreregex } : {}) };
+    pool = new PiecePool(jobs - 1, { ...setup, matcherOptions, tally: tallyOptions }, moduleUrl);
   }
   try {
-    await runRegexWith(input, spec, options, matcherOptions, tallyOptions, pool, size, tuning);
+    await runRegexWith(
+      input,
+      spec,
+      ignoreregex,
+      options,
+      matcherOptions,
+      tallyOptions,
+      pool,
+      size,
+      tuning,
+      chunks,
+    );
   } finally {
     pool?.close();
   }
@@ -253,14 +332,16 @@ async function runRegex(
 async function runRegexWith(
   input: string,
   spec: string,
+  ignoreregex: string | undefined,
   options: RegexOptions,
   matcherOptions: MatcherOptions,
   tallyOptions: TallyOptions,
   pool: PiecePool | undefined,
   size: number | undefined,
   tuning: ParallelTuning,
+  chunks?: AsyncIterable<string>,
 ): Promise<void> {
-  const filter = loadFilterForCli(spec);
+  const filter = loadFilterForCli(spec, ignoreregex);
   const now = parseNow(options.now);
   const json = tallyOptions.json;
   let matcher: ReturnType<Filter['createMatcher']>;
@@ -288,7 +369,7 @@ async function runRegexWith(
   );
   const started = performance.now();
   let stats: Tally;
-  if (options.events) {
+  if (options.events && chunks === undefined) {
     const ctxNow = { now };
     for await (const item of readItems(input, true)) {
       const outcomes: readonly LineOutcome[] = matcher.matchEvent(
@@ -317,7 +398,9 @@ async function runRegexWith(
     }
     const sink = counter.sink;
     let n = 0;
-    for await (const text of textChunks(input)) n = matcher.matchLogText(text, now, sink, n + 1);
+    for await (const text of chunks ?? textChunks(input)) {
+      n = matcher.matchLogText(text, now, sink, n + 1);
+    }
     stats = counter.finish();
   }
   const seconds = (performance.now() - started) / 1000;
@@ -332,7 +415,13 @@ async function runRegexWith(
   w('Running tests');
   w('=============');
   w();
-  w(`Use   failregex filter file : ${filter.name}, file: ${filter.file}`);
+  if (filter.file === LITERAL_FILTER_FILE) {
+    w(`Use      failregex line : ${spec}`);
+    if (ignoreregex !== undefined) w(`Use    ignoreregex line : ${ignoreregex}`);
+  } else {
+    w(`Use   failregex filter file : ${filter.name}, file: ${filter.file}`);
+    if (ignoreregex !== undefined) w(`Use    ignoreregex line : ${ignoreregex}`);
+  }
   if (filter.datepattern !== undefined)
     w(`Use      datepattern : ${filter.datepattern.replace(/\n/g, ' ')}`);
   w(`Use         log file : ${input === '-' ? 'stdin' : input}`);

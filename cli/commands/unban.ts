@@ -34,7 +34,7 @@ export function register(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 6 released but the enforcer\ncould not run now (busy or unreachable: the next scheduled run removes the entries), 1 store/AWS/enforcer error.',
+      '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 8 released but the enforcer\ncould not run now (busy or unreachable: the next scheduled run removes the entries), 1 store/AWS/enforcer error.',
     )
     .action(async (address: string | undefined, options: UnbanOptions) => {
       await runUnban(address, options);

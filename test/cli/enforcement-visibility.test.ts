@@ -8,7 +8,7 @@
  *   older one: it exits 5, and every listing says per ban where it is enforced.
  * - 15.2: a `deny: "sip"` ban takes two entries: status shows entries used/capacity and bans
  *   enforced/total separately.
- * - 15.10/12.12: an unreachable enforcer: "recorded, not yet enforced", exit 6, and the ban is kept.
+ * - 15.10/12.12: an unreachable enforcer: "recorded, not yet enforced", exit 8, and the ban is kept.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -209,7 +209,7 @@ describe('what is enforced where (issue 15.1, 15.2)', () => {
 });
 
 describe('an enforcer that cannot be run now (issue 15.10, 12.12)', () => {
-  it('unreachable: "recorded, not yet enforced", exit 6, the ban kept', async () => {
+  it('unreachable: "recorded, not yet enforced", exit 8, the ban kept', async () => {
     // A copy of the state file whose Lambda endpoint is a port nothing listens on.
     const closed = await new Promise<number>((resolve) => {
       const s = createServer();
@@ -228,7 +228,7 @@ describe('an enforcer that cannot be run now (issue 15.10, 12.12)', () => {
       }),
     );
     const r = await cloudjail(['ban', '203.0.113.77', '--local', '--state', broken]);
-    expect(r.code).toBe(6);
+    expect(r.code).toBe(8);
     expect(r.stdout).toContain('banned 203.0.113.77 [manual]');
     expect(r.stdout).toContain(
       'recorded, not yet enforced: the enforcer cloudjail-enforcer is unreachable',
@@ -236,7 +236,7 @@ describe('an enforcer that cannot be run now (issue 15.10, 12.12)', () => {
     expect(r.stderr).toContain('203.0.113.77/32 is recorded, not yet enforced');
     expect((await store.bansOf('203.0.113.77/32')).map((b) => b.jail)).toEqual(['manual']);
     const unban = await cloudjail(['unban', '203.0.113.77', '--local', '--state', broken]);
-    expect(unban.code).toBe(6);
+    expect(unban.code).toBe(8);
     expect(unban.stdout).toContain('released 1 ban(s); recorded, not yet enforced');
   }, 120_000);
 });

@@ -2,7 +2,7 @@
  * The CLI's synchronous enforcer invoke (issue 12.12): the real `@aws-sdk/client-lambda` against
  * the local Lambda endpoint in its AWS-like mode, where a synchronous invoke arriving while a run
  * holds the only concurrency slot is refused with 429 TooManyRequestsException. The CLI retries
- * with backoff; when the slot stays busy it reports "enforcement pending" (exit 6), never a bare
+ * with backoff; when the slot stays busy it reports "enforcement pending" (exit 8), never a bare
  * invoke error.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -68,7 +68,7 @@ describe('invokeEnforcer while a run holds the reserved concurrency of 1', () =>
     client.destroy();
   });
 
-  it('still busy after every retry: EnforcementPendingError, exit 6, naming the throttle', async () => {
+  it('still busy after every retry: EnforcementPendingError, exit 8, naming the throttle', async () => {
     const { client } = await busyEnforcer();
     const error = await invokeEnforcer(
       client,

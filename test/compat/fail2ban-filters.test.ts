@@ -20,6 +20,14 @@ const required = process.env.CLOUDJAIL_REQUIRE_FAIL2BAN === '1';
 /** Filters we do not expect to pass, with the reason. Empty: all of them pass. */
 const EXCEPTIONS: Readonly<Record<string, string>> = {};
 
+/**
+ * Filters the engine refuses to load, with the reason: a regex that can take exponential time on
+ * a hostile line and that V8's linear-time engine cannot run (see core/filters/backtracking.ts).
+ * exim's `(?:"+[^"]*(?="))*?` splits a run of quotes in 2^n ways: in fail2ban too (22 quotes cost
+ * Python 0.4 s, each 2 more quadruple it).
+ */
+const REFUSED: Readonly<Record<string, RegExp>> = { exim: /failregex line 6: .*exponential/ };
+
 const filters = installed
   ? readdirSync(FILTER_DIR)
       .filter((f) => f.endsWith('.conf') && !f.endsWith('common.conf') && !f.startsWith('.'))
@@ -41,11 +49,18 @@ describe.skipIf(!installed)(`fail2ban's filters (${FILTER_DIR})`, () => {
   });
 
   it.each(filters)('%s loads unchanged', (name) => {
+    const refused = REFUSED[name];
+    if (refused) {
+      expect(() => loadFilter(name, { files: nodeFilterFiles, filterDir: FILTER_DIR })).toThrow(
+        refused,
+      );
+      return;
+    }
     const filter = loadFilter(name, { files: nodeFilterFiles, filterDir: FILTER_DIR });
     expect(filter.failregex.length).toBeGreaterThan(0);
   });
 
-  const withSamples = filters.filter((n) => existsSync(`${LOGS}/${n}`));
+  const withSamples = filters.filter((n) => existsSync(`${LOGS}/${n}`) && !REFUSED[n]);
   it.each(withSamples)('%s passes its fail2ban sample log', (name) => {
     const result = runSampleFile(`${LOGS}/${name}`, {
       files: nodeFilterFiles,

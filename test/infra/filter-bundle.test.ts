@@ -221,6 +221,25 @@ describe('planning the filter directory', () => {
     );
   });
 
+  it('refuses a regex that can take exponential time, with the file and line, at synth', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'slow.conf'),
+      '[Definition]\nfailregex = ^ok from <HOST>$\n            ^(?:\\w+\\s?)+(?<!x) from <HOST>$\n',
+    );
+    const config = exampleConfig();
+    (config['jails'] as Record<string, unknown>[]).push({
+      ...(config['jails'] as Record<string, unknown>[])[0],
+      name: 'slow',
+      filter: 'slow.conf',
+    });
+    expect(() => resolveCloudjailProps({ config, configDir: dir })).toThrow(
+      new RegExp(
+        `jails\\[2\\]\\.filter: ${join(dir, 'slow.conf')}.*failregex line 2: .*exponential`,
+      ),
+    );
+  });
+
   it('reports an unknown built-in filter and an include outside the package', () => {
     const dir = tempDir();
     const elsewhere = tempDir();

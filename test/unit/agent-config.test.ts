@@ -1,7 +1,7 @@
 /**
  * `cloudjail agent-config`: the generated CloudWatch agent configuration reads real SBC log lines
- * correctly — the timestamp format finds the event time, the multi-line start pattern starts an
- * event on every first line and joins FreeSWITCH "Can't find user" continuation lines.
+ * correctly — the timestamp format finds the event time, and every physical line is an event of its
+ * own (no multi-line start pattern an attacker could satisfy).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
+  type AgentCollectEntry,
   buildAgentConfig,
   findJailInCdkJson,
   LOG_FORMATS,
@@ -16,6 +17,7 @@ import {
 } from '../../cli/agent-config.js';
 import { CliError, ExitCode } from '../../cli/exit-codes.js';
 import { main } from '../../cli/main.js';
+import { agentEvents } from '../helpers/agent-events.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CDK_JSON = join(ROOT, 'cdk.json');
@@ -43,15 +45,9 @@ function eventTime(format: string, line: string): string | undefined {
   return g ? `${g['Y']}-${g['m']}-${g['d']}T${g['H']}:${g['M']}:${g['S']}` : undefined;
 }
 
-/** Splits a file into events the way the agent does with multi_line_start_pattern. */
-function splitEvents(pattern: string, lines: readonly string[]): string[] {
-  const start = new RegExp(pattern);
-  const events: string[] = [];
-  for (const line of lines) {
-    if (events.length === 0 || start.test(line)) events.push(line);
-    else events[events.length - 1] += `\n${line}`;
-  }
-  return events;
+/** Splits lines into events the way the agent does with the generated entry. */
+function splitEvents(entry: AgentCollectEntry, lines: readonly string[]): string[] {
+  return agentEvents(entry, `${lines.join('\n')}\n`);
 }
 
 const FS_LINES = [
@@ -84,27 +80,26 @@ describe('agent-config generator', () => {
     expect(jail.logGroups[0]).toMatch(/^\//);
   });
 
-  it("FreeSWITCH: finds the event time and joins Can't-find-user continuation lines", () => {
+  it('FreeSWITCH: finds the event time; every physical line is its own event', () => {
     const format = LOG_FORMATS['freeswitch']!;
     expect(eventTime(format.timestampFormat, FS_LINES[0]!)).toBe('2019-05-07T10:22:31');
     expect(eventTime(format.timestampFormat, FS_LINES[1]!)).toBe('2024-04-09T17:06:40');
     expect(eventTime(format.timestampFormat, FS_LINES[5]!)).toBe('2024-04-09T17:06:10');
-    const events = splitEvents(format.multiLineStartPattern, FS_LINES);
-    expect(events).toHaveLength(4);
-    expect(events[1]).toBe(FS_LINES.slice(1, 4).join('\n'));
-    // A call-UUID prefixed line and a colourised console line each start their own event.
-    expect(events[2]).toBe(FS_LINES[4]);
-    expect(events[3]).toBe(FS_LINES[5]);
+    const jail = { name: 'fs', filter: 'freeswitch', logGroups: ['/g'] };
+    const entry = buildAgentConfig({ jail, file: '/f' }).logs.logs_collected.files.collect_list[0]!;
+    // A start pattern would let a raw newline plus a fake date start a forged event.
+    expect(entry).not.toHaveProperty('multi_line_start_pattern');
+    expect(splitEvents(entry, FS_LINES)).toEqual(FS_LINES);
   });
 
   it('Asterisk: finds the event time with or without milliseconds; each line is one event', () => {
     const format = LOG_FORMATS['asterisk']!;
     expect(eventTime(format.timestampFormat, AST_LINES[0]!)).toBe('2021-08-30T02:14:55');
     expect(eventTime(format.timestampFormat, AST_LINES[1]!)).toBe('2024-04-09T17:10:03');
-    expect(splitEvents(format.multiLineStartPattern, AST_LINES)).toEqual(AST_LINES);
     const jail = resolveAgentJail('asterisk', CDK_JSON, undefined);
     const entry = buildAgentConfig({ jail, file: '/var/log/asterisk/messages' }).logs.logs_collected
       .files.collect_list[0]!;
+    expect(splitEvents(entry, AST_LINES)).toEqual(AST_LINES);
     expect(entry.timestamp_format).toBe('%Y-%m-%d %H:%M:%S');
     expect(entry.log_group_name).toBe(jail.logGroups[0]);
   });

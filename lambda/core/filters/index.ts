@@ -6,6 +6,7 @@
  */
 import { FilterError } from '../errors.js';
 import { assembleFilter } from './assemble.js';
+import { exponentialRisk, linearEngineCanRun } from './backtracking.js';
 import { createDateDetector } from './date/index.js';
 import { parseFilterSpec } from './filter-spec.js';
 import type { FilterFileSource } from './ini.js';
@@ -217,7 +218,18 @@ export function loadFilter(spec: string, options: LoadFilterOptions): Filter {
   const compile = (option: string, text: string, line: number): CompiledRegex => {
     const expanded = expandRegexTags(text, usedns);
     if (expanded.trim() === '') throw new FilterError('empty regex', where(option, line));
-    return compilePythonRegex(expanded, where(option, line), { multiline });
+    const compiled = compilePythonRegex(expanded, where(option, line), { multiline });
+    const regexes = compiled.variants?.map((v) => v.regex) ?? [compiled.regex];
+    if (!regexes.every(linearEngineCanRun)) {
+      const risky = exponentialRisk(expanded);
+      if (risky !== undefined) {
+        throw new FilterError(
+          `regex can take exponential time on hostile lines: ${JSON.stringify(risky)} repeats a repetition, and the regex uses a lookaround, backreference or (?i), so V8's linear-time engine cannot run it; make the inner repetition end at a character it cannot match (e.g. "\\w+=") or drop the lookaround/backreference/(?i)`,
+          where(option, line),
+        );
+      }
+    }
+    return compiled;
   };
   const prefText = o.prefregex?.trim() ? o.prefregex.trim() : undefined;
   const prefregex = prefText ? compile('prefregex', prefText, 1) : undefined;

@@ -35,7 +35,9 @@ function parseAlternatives(src: string, start: number): { alts: Item[][]; end: n
       item = ESCAPED_LITERAL.test(d)
         ? { kind: 'char', ch: d, optional: false }
         : { kind: 'other', optional: false };
-      i += 2;
+      // \xhh, \uhhhh and \0oo are one character each.
+      const more = /^(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|0[0-7]{0,2})/.exec(src.slice(i + 1));
+      i += more ? 1 + more[0].length : 2;
     } else if (c === '[') {
       let j = i + 1;
       if (src[j] === '^') j++;

@@ -45,34 +45,34 @@ export function parsePreprocessSteps(value: string | undefined): PreprocessStep[
 /**
  * Turns one log event into the physical lines to match.
  *
+ * Every physical line of an event is matched, as fail2ban matches every line of a file: an event
+ * that holds a failure followed by untimestamped lines (a log shipper joined them) still counts
+ * the failure.
+ *
  * - Without steps: the message split on `\n` (a trailing `\r` is dropped from each line, as
- *   fail2ban strips line ends), and a trailing empty line dropped.
- * - `ansi`: removes terminal escape sequences (FreeSWITCH's colourised console writes
- *   `ESC[m ESC[35m` in front of a WARNING line).
+ *   fail2ban strips line ends; a bare `\r` elsewhere stays, as in fail2ban), and a trailing empty
+ *   line dropped.
+ * - `ansi`: removes colour codes (SGR: `ESC[` digits and `;` then `m`), which FreeSWITCH's console
+ *   writes around a line (`ESC[m ESC[35m` in front of a WARNING line) and Asterisk's around the
+ *   level, file and function. Nothing else: any other escape stays as text, so an escape an
+ *   attacker writes just before a `]` or a quote (`ESC]`, `ESC[]`) can never remove it, and no
+ *   character the server wrote after a field (`]`, `'`, `"`, `)`, `@`, space) is ever part of what
+ *   is removed.
  * - `json`: a line that is a FreeSWITCH (`mod_console json=true`) or Asterisk (`[json]` formatter)
  *   JSON record becomes the equivalent plain-text log line, so the same regexes apply; any other
- *   line is left unchanged. A JSON message holding several lines yields several lines.
- * - `firstline`: only the first line is matched. When the event has more lines (a log shipper
- *   joined a record with its continuation lines, FS-P10), they must all be known continuation
- *   lines ({@link isContinuationLine}: FreeSWITCH's two "Can't find user" follow-up lines) or
- *   blank; otherwise the event yields NO line. Why: a raw newline inside an attacker-controlled
- *   field (an IAX2 peer name, say) splits a record, and its first line then ENDS with attacker
- *   text, so the end-anchored address slot could be the attacker's. The line holding the real,
- *   server-written tail is never a known continuation line, so such events are dropped instead
- *   of guessed. Continuation lines never carry a failure, and an attacker cannot make a later
- *   line look like a fresh server-written line either.
+ *   line is left unchanged. The record is ONE line: its message's server-written continuation
+ *   lines (FreeSWITCH's two "Can't find user" hint lines, blank lines) are dropped, and any other
+ *   newline in it (an attacker field holding a raw newline: an IAX2 peer name) is written `\n`, so
+ *   it cannot forge a line of its own and the address slot at the end stays the server's.
+ * - `firstline`: accepted for older filter files; no longer has an effect.
  *
- * Steps always run in the order ansi → json → firstline.
+ * Steps always run in the order ansi → json.
  */
 export function preprocessEvent(message: string, steps: readonly PreprocessStep[]): string[] {
   if (isPlainLine(message, steps)) return message === '' ? [] : [message];
-  let text = message;
-  if (steps.includes('ansi')) text = stripAnsi(text);
-  let lines = splitLines(text);
+  let lines = splitLines(message);
+  if (steps.includes('ansi')) lines = lines.map(stripAnsi);
   if (steps.includes('json')) lines = lines.flatMap((line) => jsonToPlain(line) ?? [line]);
-  if (steps.includes('firstline')) {
-    lines = lines.slice(1).every(isContinuationLine) ? lines.slice(0, 1) : [];
-  }
   return lines;
 }
 
@@ -94,7 +94,8 @@ export function isPlainLine(message: string, steps: readonly PreprocessStep[]): 
  * Lines that legitimately follow the first line of a multi-line record: FreeSWITCH's
  * `sofia_reg.c` "Can't find user" hint (two lines, the realm and user id quoted inside), and
  * blank lines. Fully anchored, and both end in fixed words, so a line that ends with a
- * server-written address can never pass as one.
+ * server-written address can never pass as one (dropping one from a JSON message drops no
+ * server-written address).
  */
 const CONTINUATION_LINES: readonly RegExp[] = [
   /^\s*$/,
@@ -102,7 +103,7 @@ const CONTINUATION_LINES: readonly RegExp[] = [
   /^and you must configure your device to use the proper domain in its authentication credentials\.$/,
 ];
 
-/** Whether `line` is a known continuation line of a multi-line record (see `firstline`). */
+/** Whether `line` is a known continuation line of a multi-line record (see `json`). */
 export function isContinuationLine(line: string): boolean {
   return CONTINUATION_LINES.some((re) => re.test(line));
 }
@@ -114,13 +115,12 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-// CSI sequences (ESC [ params intermediates final), e.g. colour codes `ESC[35m` and `ESC[m`, plus
-// any other two-byte ESC sequence.
-const ANSI_RE = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])/g;
+// Colour codes only (SGR: ESC [ digits/semicolons m): nothing else is removed.
+const SGR = /\u001b\[[0-9;]*m/g;
 
-/** Removes ANSI terminal escape sequences. */
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI_RE, '');
+/** Removes the colour codes from one line (see `ansi`). */
+export function stripAnsi(line: string): string {
+  return line.replace(SGR, '');
 }
 
 /** FreeSWITCH `switch_log_level_t` numbers → the names its text log prints. */
@@ -164,10 +164,13 @@ export function jsonToPlain(line: string): string[] | undefined {
   return isObject(record.logmsg) ? asteriskJson(record) : freeswitchJson(record);
 }
 
-/** Message text without its trailing newline, split into physical lines. */
-function messageLines(message: string): string[] {
-  const lines = splitLines(message);
-  return lines.length ? lines : [''];
+/**
+ * A JSON record's message as one line: without its trailing newline and its server-written
+ * continuation lines, any other newline written as the two characters `\n` (see `json`).
+ */
+function messageLine(message: string): string {
+  const [first = '', ...rest] = splitLines(message);
+  return [first, ...rest.filter((l) => !isContinuationLine(l))].join('\\n');
 }
 
 /**
@@ -184,8 +187,7 @@ function freeswitchJson(r: Json): string[] | undefined {
   const lineNo = str(r.line);
   const date = typeof r.timestamp === 'number' ? formatMicros(r.timestamp) : undefined;
   const head = `${date ? `${date} ` : ''}[${levelName}] ${file}${lineNo ? `:${lineNo}` : ''} `;
-  const [first, ...rest] = messageLines(message);
-  return [`${head}${first}`, ...rest];
+  return [`${head}${messageLine(message)}`];
 }
 
 function fsLevelName(level: unknown): string | undefined {
@@ -233,6 +235,5 @@ function asteriskJson(r: Json): string[] | undefined {
   const head =
     `${ts ? `[${ts}] ` : ''}${level}${lwp ? `[${lwp}]` : ''}${callid ? `[${callid}]` : ''}: ` +
     `${where} `;
-  const [first, ...rest] = messageLines(message);
-  return [`${head}${first}`, ...rest];
+  return [`${head}${messageLine(message)}`];
 }

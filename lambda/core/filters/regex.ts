@@ -7,9 +7,13 @@
  */
 import { FilterError, type FilterErrorLocation } from '../errors.js';
 import { requiredLiterals } from './literals.js';
+import { PY_SPACE } from './python-classes.js';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
-const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
+// fail2ban ends this with `(?:[0-9a-fA-F]{1,4}|(?<=:):)`; every repetition of the group ends with
+// ':', so the lookbehind always holds and is dropped (a lookbehind keeps a regex off V8's
+// linear-time engine: see regexp-fallback.ts).
+const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|:)`;
 const R_IP4 = String.raw`(?:::f{4,6}:)?(?P<ip4>${IP4})`;
 const R_IP6 = String.raw`(?P<ip6>${IP6})`;
 const R_DNS = String.raw`(?P<dns>[\w\-.^_]*\w)`;
@@ -314,33 +318,82 @@ function compileFlat(
   // fail2ban turns `((?i)x)` and `(?:(?i)x)` into local flags; a global flag anywhere else applies
   // to the whole pattern (Python semantics).
   const src = pattern.replace(/(?<!\\)\((?:\?:)?(\(\?[a-zA-Z]+)\)/g, '$1:');
+  const globalFlags = [...src.matchAll(/(?<!\\)\(\?([aiLmsux]+)\)/g)].map((m) => m[1]).join('');
+  const dotAll = globalFlags.includes('s');
+  const multiline = options.multiline === true || globalFlags.includes('m');
+  const classes = pythonClasses(globalFlags.includes('a'));
   const n = src.length;
+  /**
+   * Appends one atom (a character, class or escape) and the counted repetition `{m,n}` right
+   * after it (at `next`), if any; returns the index after both. A small greedy count is written
+   * out (`X{1,3}` as `X(?:XX?)?`, the same matches in the same order): V8's linear-time engine
+   * refuses nested counts whose product exceeds 16, such as `<HOST>`'s IPv6 part.
+   */
+  const emitAtom = (atom: string, next: number): number => {
+    const q = /^\{(\d*)(,?)(\d*)\}/.exec(src.slice(next, next + 12));
+    if (!q || (q[1] === '' && q[3] === '') || (q[1] === '' && q[2] === '')) {
+      out += atom;
+      return next;
+    }
+    const after = next + q[0].length;
+    if (src[after] === '+') fail('possessive quantifier is not supported');
+    const min = Number(q[1] || 0);
+    const max = q[2] === '' ? min : q[3] === '' ? Infinity : Number(q[3]);
+    if (src[after] === '?' || max === Infinity || max > 16 || min > max) {
+      out += `${atom}{${min}${q[2]}${q[3]}}`;
+      return after;
+    }
+    out += atom.repeat(min);
+    let optional = '';
+    for (let k = min; k < max; k++) optional = `(?:${atom}${optional})?`;
+    out += optional;
+    return after;
+  };
   while (i < n) {
     const c = src[i] as string;
     if (c === '\\') {
       const d = src[i + 1];
       if (d === undefined) fail('trailing backslash');
       if (d === 'Z') {
-        out += options.multiline ? '(?![\\s\\S])' : '$';
+        out += multiline ? '(?![\\s\\S])' : '$';
         i += 2;
         continue;
       }
       if (d === 'A') {
-        out += options.multiline ? '(?<![\\s\\S])' : '^';
+        out += multiline ? '(?<![\\s\\S])' : '^';
         i += 2;
         continue;
       }
       if (d === 'N' || d === 'U') fail(`unsupported escape \\${d}`);
-      out += `\\${d}`;
+      const cls = classes.escape[d as string];
       i += 2;
+      if (d === 'b' || d === 'B') out += classes.boundary(d === 'B');
+      else if (/[1-9]/.test(d as string)) out += `\\${d}`;
+      else {
+        let atom = `\\${d}`;
+        if (cls !== undefined) atom = cls.negated ? `[^${cls.body}]` : `[${cls.body}]`;
+        else if (d === 'a') atom = '\\x07';
+        else {
+          // The rest of a multi-character escape (\xhh, \uhhhh, \0oo) belongs to the atom.
+          const rest = /^(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|0[0-7]{0,2})/.exec(src.slice(i - 1));
+          if (rest) {
+            atom = `\\${rest[0]}`;
+            i += rest[0].length - 1;
+          }
+        }
+        i = emitAtom(atom, i);
+      }
       continue;
     }
     if (c === '[') {
       // Character class: Python allows ']' right after '[' or '[^' as a literal.
       let j = i + 1;
-      let cls = '[';
+      let negated = false;
+      let cls = '';
+      // \S inside a class: the complement of a set JavaScript has no escape for.
+      const complements: string[] = [];
       if (src[j] === '^') {
-        cls += '^';
+        negated = true;
         j++;
       }
       if (src[j] === ']') {
@@ -351,7 +404,11 @@ function compileFlat(
         if (src[j] === '\\') {
           const e = src[j + 1] ?? '';
           if (e === 'Z' || e === 'A') fail(`\\${e} inside a character class`);
-          cls += `\\${e}`;
+          const named = classes.escape[e];
+          if (named?.negated) complements.push(named.body);
+          else if (named) cls += named.body;
+          else if (e === 'a') cls += '\\x07';
+          else cls += `\\${e}`;
           j += 2;
           continue;
         }
@@ -363,8 +420,19 @@ function compileFlat(
         j++;
       }
       if (j >= n) fail('unterminated character class');
-      out += `${cls}]`;
-      i = j + 1;
+      i = emitAtom(classUnion(cls, complements, negated), j + 1);
+      continue;
+    }
+    if (c === '.') {
+      // Python's `.` stops only at `\n`; JavaScript's also at `\r`, U+2028 and U+2029.
+      i = emitAtom(dotAll ? '[\\s\\S]' : '[^\\n]', i + 1);
+      continue;
+    }
+    if (multiline && (c === '^' || c === '$')) {
+      // Python's MULTILINE anchors know only `\n` as a line end (JavaScript's also `\r`, U+2028,
+      // U+2029).
+      out += c === '^' ? '(?<![^\\n])' : '(?![^\\n])';
+      i++;
       continue;
     }
     if (c === '(') {
@@ -440,13 +508,12 @@ function compileFlat(
     if ((c === '+' || c === '*' || c === '?' || c === '}') && src[i + 1] === '+') {
       fail('possessive quantifier is not supported');
     }
-    if (c === '{' && /^\{,\d+\}/.test(src.slice(i))) {
-      out += '{0,';
-      i += 2;
+    if ('^$|'.includes(c)) {
+      out += c;
+      i++;
       continue;
     }
-    out += ciDepth > 0 && /[a-zA-Z]/.test(c) ? bothCases(c) : c;
-    i++;
+    i = emitAtom(ciDepth > 0 && /[a-zA-Z]/.test(c) ? bothCases(c) : c, i + 1);
   }
   let regex: RegExp;
   try {
@@ -457,6 +524,55 @@ function compileFlat(
     );
   }
   return { source: pattern, regex, groupNames: names, groups: new Set(names.values()) };
+}
+
+/** A Python class escape as a JavaScript class body, and whether it is the complement. */
+interface ClassEscape {
+  readonly body: string;
+  readonly negated: boolean;
+}
+
+/**
+ * Python 3's `\s` and `\S` for str patterns (Unicode rules: Python's `\s` has U+001C-U+001F and
+ * U+0085 but not U+FEFF, JavaScript's the other way round), or ASCII rules under `(?a)`; and `\B`,
+ * which in Python never matches in an empty string.
+ *
+ * `\d`, `\w` and `\b` keep JavaScript's (ASCII) meaning: Python's Unicode `\w` is 421 ranges, which
+ * make V8's linear-time engine (the hang guard, see backtracking.ts) 40 times slower on a hostile
+ * line (8 s instead of 0.2 s on 64 KB). They differ from Python only on non-ASCII letters and
+ * digits (`é`, `٣`): see docs/filters.md.
+ */
+function pythonClasses(ascii: boolean): {
+  escape: Readonly<Record<string, ClassEscape>>;
+  boundary(negated: boolean): string;
+} {
+  const space = ascii ? '\\t-\\r ' : PY_SPACE;
+  const spaces: Record<string, ClassEscape> = {
+    s: { body: space, negated: false },
+    S: { body: space, negated: true },
+  };
+  return {
+    escape: spaces,
+    boundary: (negated) => (negated ? '(?:\\B(?=[\\s\\S])|(?<=[\\s\\S])\\B)' : '\\b'),
+  };
+}
+
+/**
+ * A Python class `[members \S]` (or `[^...]`) in JavaScript: the members as a class, plus the
+ * complement of Python's `\s` when `\S` is inside it, which a JavaScript class without the `v`
+ * flag cannot hold.
+ */
+function classUnion(members: string, complements: readonly string[], negated: boolean): string {
+  if (complements.length === 0) return `[${negated ? '^' : ''}${members}]`;
+  if (!negated) {
+    const parts = [...(members ? [`[${members}]`] : []), ...complements.map((b) => `[^${b}]`)];
+    return parts.length === 1 ? (parts[0] as string) : `(?:${parts.join('|')})`;
+  }
+  // Not a member and in every set whose complement is listed.
+  const last = complements[complements.length - 1] as string;
+  const ahead = complements.slice(0, -1).map((b) => `(?=[${b}])`);
+  const body = `${members ? `(?![${members}])` : ''}${ahead.join('')}[${last}]`;
+  return body.startsWith('[') ? body : `(?:${body})`;
 }
 
 function bothCases(ch: string): string {

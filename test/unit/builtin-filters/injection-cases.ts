@@ -133,16 +133,28 @@ export const EVENT_CASES: readonly EventCase[] = [
     host: '192.0.2.171',
   },
   {
-    name: 'FS newline in the user: split record dropped',
+    name: 'FS event with untimestamped lines after the failure (siptrace): the failure counts',
     filter: 'freeswitch',
-    event: `${FS} sofia_reg.c:3210 Can't find user [a] from 198.51.100.96\n@tel.example.com] from 192.0.2.172`,
-    host: null,
+    event: `${FS} sofia_reg.c:3210 Can't find user [a@tel.example.com] from 192.0.2.172\nrecv 512 bytes from udp/[198.51.100.96]:5060 at 17:05:44.918273:\n   ------------------------------------------------------------------------\n   REGISTER sip:tel.example.com SIP/2.0`,
+    host: '192.0.2.172',
   },
   {
-    name: 'FS injected second line never matches',
+    name: 'FS later line without the level never matches',
     filter: 'freeswitch',
-    event: `${FS} sofia_reg.c:3210 Can't find user [a@b] from 192.0.2.173\n${FS} sofia_reg.c:2406 IP 198.51.100.95 Rejected by register acl "x"`,
-    host: null,
+    event: `${FS} sofia_reg.c:3210 Can't find user [a@b] from 192.0.2.173\nsofia_reg.c:2406 IP 198.51.100.95 Rejected by register acl "x"`,
+    host: '192.0.2.173',
+  },
+  {
+    name: 'FS bare CR and U+2028 in the user: the real address still counts',
+    filter: 'freeswitch',
+    event: `${FS} sofia_reg.c:3210 Can't find user [a\r\u2028\u2029b@tel.example.com] from 192.0.2.174`,
+    host: '192.0.2.174',
+  },
+  {
+    name: 'FS ANSI escape before the closing bracket of the user changes nothing',
+    filter: 'freeswitch',
+    event: `\u001b[m\u001b[35m${FS} sofia_reg.c:3210 Can't find user [a\u001b]@tel.example.com] from 192.0.2.175\u001b[m`,
+    host: '192.0.2.175',
   },
   {
     name: 'FS dialplan INFO echo',
@@ -300,9 +312,18 @@ export const EVENT_CASES: readonly EventCase[] = [
     host: null,
   },
   {
-    name: 'AST IAX2 peer name with a newline: split record dropped',
+    name: 'AST [json] IAX2 peer name with a newline: the record stays one line',
     filter: 'asterisk',
-    event: `${AST} chan_iax2.c: No registration for peer 'x' (from 198.51.100.100)\n' (from 192.0.2.189)`,
-    host: null,
+    event: JSON.stringify({
+      hostname: 'pbx-b',
+      timestamp: '2024-04-09 17:10:08',
+      identifiers: { lwp: 7781 },
+      logmsg: {
+        location: { filename: 'chan_iax2.c', function: 'register_verify', line: 8712 },
+        level: 'NOTICE',
+        message: `No registration for peer 'x' (from 198.51.100.100)\n[2024-04-09 17:10:08] NOTICE[1] chan_iax2.c: No registration for peer 'y' (from 198.51.100.101)\n' (from 192.0.2.189)\n`,
+      },
+    }),
+    host: '192.0.2.189',
   },
 ];

@@ -53,8 +53,23 @@ describe('ansi', () => {
     expect(preprocessEvent(raw, ['ansi'])).toEqual([raw.slice(8)]);
   });
 
-  it('removes other CSI sequences and keeps the text', () => {
-    expect(stripAnsi(`a${ESC}[1;31mb${ESC}[0mc${ESC}[2Kd`)).toBe('abcd');
+  it('removes colour codes (SGR) and no other escape', () => {
+    expect(stripAnsi(`${ESC}[1;31ma${ESC}[0mb${ESC}[m`)).toBe('ab');
+    expect(stripAnsi(`a${ESC}[2Kb${ESC}]c`)).toBe(`a${ESC}[2Kb${ESC}]c`);
+  });
+
+  it('never removes a character the escape is written in front of (an attacker field)', () => {
+    // Before: ESC ] and ESC [ ] were stripped as escape sequences, taking the ] with them.
+    for (const raw of [`[a${ESC}]@b] from 192.0.2.1`, `[a${ESC}[]@b] from 192.0.2.1`]) {
+      expect(preprocessEvent(raw, ['ansi'])).toEqual([raw]);
+    }
+    expect(preprocessEvent(`${ESC}[m${ESC}[35muser [a${ESC}]] x${ESC}[m`, ['ansi'])).toEqual([
+      `user [a${ESC}]] x`,
+    ]);
+    // ESC[ then the server's ]: not a colour code, nothing removed.
+    expect(preprocessEvent(`user [a${ESC}[] from 192.0.2.1`, ['ansi'])).toEqual([
+      `user [a${ESC}[] from 192.0.2.1`,
+    ]);
   });
 });
 
@@ -95,17 +110,24 @@ describe('json: FreeSWITCH mod_console json=true (FS-P7)', () => {
     ]);
   });
 
-  it('yields the continuation lines of a multi-line message; firstline keeps the first', () => {
+  it('makes one line of a multi-line message: known continuation lines dropped', () => {
     const multi = {
       ...record,
       message:
         "Can't find user [3107@198.51.100.50] from 192.0.2.158\nYou must define a domain called '198.51.100.50' in your directory and add a user with the id=\"3107\" attribute\nand you must configure your device to use the proper domain in its authentication credentials.\n",
     };
-    const all = preprocessEvent(JSON.stringify(multi), ['json']);
-    expect(all).toHaveLength(3);
-    expect(all[1]).toMatch(/^You must define a domain called '198\.51\.100\.50' in your/);
-    expect(preprocessEvent(JSON.stringify(multi), ['json', 'firstline'])).toEqual([
+    expect(preprocessEvent(JSON.stringify(multi), ['json'])).toEqual([
       "2024-04-09 17:06:10.000300Z [WARNING] sofia_reg.c:1788 Can't find user [3107@198.51.100.50] from 192.0.2.158",
+    ]);
+  });
+
+  it('writes any other newline of a message as \\n: an attacker newline forges no line', () => {
+    const injected = {
+      ...record,
+      message: "Can't find user [a@b] from 198.51.100.1\n@tel.example.com] from 192.0.2.158\n",
+    };
+    expect(preprocessEvent(JSON.stringify(injected), ['json'])).toEqual([
+      "2024-04-09 17:06:10.000300Z [WARNING] sofia_reg.c:1788 Can't find user [a@b] from 198.51.100.1\\n@tel.example.com] from 192.0.2.158",
     ]);
   });
 
@@ -166,32 +188,19 @@ describe('json: anything else is left unchanged', () => {
   });
 });
 
-describe('firstline (FS-P10)', () => {
-  it('keeps only the first physical line of a multi-line event', () => {
+describe('multi-line events (FS-P10): every physical line is matched', () => {
+  it('yields every line of a multi-line event, whatever the steps', () => {
     const event =
-      "2024-04-09 17:06:40.660000 98.70% [WARNING] sofia_reg.c:3210 Can't find user [3107@198.51.100.50] from 192.0.2.158\nYou must define a domain called '198.51.100.50' in your directory and add a user with the id=\"3107\" attribute\nand you must configure your device to use the proper domain in its authentication credentials.";
-    expect(preprocessEvent(event, ['firstline'])).toEqual([event.split('\n')[0]]);
+      "2024-04-09 17:06:40.660000 98.70% [WARNING] sofia_reg.c:3210 Can't find user [3107@198.51.100.50] from 192.0.2.158\nrecv 512 bytes from udp/[192.0.2.158]:5060 at 17:06:40.660000:\n   REGISTER sip:198.51.100.50 SIP/2.0";
+    expect(preprocessEvent(event, ['ansi', 'json', 'firstline'])).toEqual(event.split('\n'));
+    expect(preprocessEvent('first\n\n  \n', [])).toEqual(['first', '', '  ']);
   });
 
-  it('accepts blank continuation lines', () => {
-    expect(preprocessEvent('first\n\n  \n', ['firstline'])).toEqual(['first']);
-  });
-
-  it('yields nothing when a later line is not a known continuation (a split record)', () => {
-    // A raw newline in an attacker field: the first line ends with the attacker's fake
-    // address, the real one is on the next line. Guessing would ban the wrong address.
-    const event =
-      "2024-04-09 17:06:40.660000 [WARNING] sofia_reg.c:3210 Can't find user [a] from 198.51.100.1\n@tel.example.com] from 192.0.2.158";
-    expect(preprocessEvent(event, ['ansi', 'json', 'firstline'])).toEqual([]);
-    const injected =
-      '2024-04-09 17:06:40.660000 [INFO] x.c:1 hello\n2024-04-09 17:06:40.660000 [WARNING] sofia_reg.c:1 IP 198.51.100.1 Rejected by acl "x"';
-    expect(preprocessEvent(injected, ['firstline'])).toEqual([]);
+  it('keeps a bare carriage return inside a line (fail2ban splits on \\n only)', () => {
+    expect(preprocessEvent('a\rb\r\nc', [])).toEqual(['a\rb', 'c']);
   });
 
   it('rejects continuation look-alikes with extra text', () => {
-    const event =
-      'x\nand you must configure your device to use the proper domain in its authentication credentials.@r] from 192.0.2.1';
-    expect(preprocessEvent(event, ['firstline'])).toEqual([]);
     expect(
       isContinuationLine(
         'You must define a domain called \'r\' in your directory and add a user with the id="u" attribute',
@@ -205,6 +214,6 @@ describe('firstline (FS-P10)', () => {
   });
 
   it('yields nothing for an empty event', () => {
-    expect(preprocessEvent('', ['firstline'])).toEqual([]);
+    expect(preprocessEvent('', ['ansi', 'json'])).toEqual([]);
   });
 });
