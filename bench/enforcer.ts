@@ -49,6 +49,7 @@ interface Sample {
 async function timed(deps: EnforceBansDeps): Promise<Sample> {
   let storeMs = 0;
   const timedStore: EnforceBansDeps['store'] = {
+    listIgnores: () => deps.store.listIgnores(),
     listBans: async () => {
       const t = performance.now();
       try {
@@ -82,6 +83,7 @@ async function world(n: number): Promise<Record<'fill' | 'steady' | 'swap', Samp
       store,
       nacls: new Ec2NetworkAcls({ client: ec2.client() }),
       jails: [{ name: 'sip', deny: { kind: 'all' } }],
+      ignoreip: [],
       targets: [
         {
           naclId: ACL,

@@ -320,31 +320,110 @@ export async function resolveStack(
   };
 }
 
-/** Invokes the enforcer synchronously and returns its report; a function error is a CliError. */
+/**
+ * The enforcer could not be run now: throttled (a run holds its only concurrency slot) after every
+ * retry, unreachable, or its lease held by another run. What the caller wrote stays; the next
+ * scheduled run enforces it. Exit code {@link ExitCode.Pending}.
+ */
+export class EnforcementPendingError extends CliError {
+  constructor(readonly why: string) {
+    super(`enforcement pending: ${why}`, ExitCode.Pending);
+    this.name = 'EnforcementPendingError';
+  }
+}
+
+/** Backoff of the synchronous enforcer invoke, in ms per retry. */
+export interface InvokeRetry {
+  /** After TooManyRequestsException (a run holds the reserved concurrency of 1). */
+  readonly throttledDelaysMs: readonly number[];
+  /** After a connection failure or a 5xx from the Lambda service. */
+  readonly unreachableDelaysMs: readonly number[];
+}
+
+export const INVOKE_RETRY: InvokeRetry = {
+  throttledDelaysMs: [500, 1000, 2000, 4000, 8000],
+  unreachableDelaysMs: [500, 1500],
+};
+
+function isThrottled(e: unknown): boolean {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    /TooManyRequests|Throttl|RequestLimitExceeded/.test(err.name ?? '') ||
+    err.$metadata?.httpStatusCode === 429
+  );
+}
+
+function isUnreachable(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = err.$metadata?.httpStatusCode;
+  return (
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|EPIPE/.test(
+      `${err.code ?? ''} ${err.name ?? ''} ${(e as Error).message ?? ''}`,
+    ) ||
+    /TimeoutError|ServiceException|ServiceUnavailable|EC2ThrottledException|ResourceNotReady/.test(
+      err.name ?? '',
+    ) ||
+    (status !== undefined && status >= 500)
+  );
+}
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Invokes the enforcer synchronously and returns its report. Throttling and an unreachable
+ * endpoint are retried with backoff, then reported as {@link EnforcementPendingError}; a function
+ * error (the enforcer ran and failed) is a CliError (exit 1).
+ */
 export async function invokeEnforcer(
   lambda: LambdaClient,
   functionName: string,
   reason: string,
   options: EnforceOptions = {},
+  retry: InvokeRetry = INVOKE_RETRY,
 ): Promise<EnforcementReport> {
   const { InvokeCommand } = await import('@aws-sdk/client-lambda');
   let out: InvokeCommandOutput;
-  try {
-    out = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        Payload: new TextEncoder().encode(
-          JSON.stringify({
-            source: 'cloudjail.cli',
-            reason,
-            ...(options.dryRun ? { dryRun: true } : {}),
-          }),
-        ),
-      }),
-    );
-  } catch (e) {
-    throw new CliError(`invoke ${functionName}: ${awsErrorMessage(e)}`, ExitCode.Failure);
+  let throttled = 0;
+  let unreachable = 0;
+  for (;;) {
+    try {
+      out = await lambda.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'RequestResponse',
+          Payload: new TextEncoder().encode(
+            JSON.stringify({
+              source: 'cloudjail.cli',
+              reason,
+              ...(options.dryRun ? { dryRun: true } : {}),
+            }),
+          ),
+        }),
+      );
+      break;
+    } catch (e) {
+      if (isThrottled(e)) {
+        const delay = retry.throttledDelaysMs[throttled++];
+        if (delay === undefined) {
+          throw new EnforcementPendingError(
+            `the enforcer ${functionName} stayed busy (${awsErrorMessage(e)}, ${throttled} attempts): another run holds its only concurrency slot`,
+          );
+        }
+        await sleepMs(delay);
+        continue;
+      }
+      if (isUnreachable(e)) {
+        const delay = retry.unreachableDelaysMs[unreachable++];
+        if (delay === undefined) {
+          throw new EnforcementPendingError(
+            `the enforcer ${functionName} is unreachable (${awsErrorMessage(e)}, ${unreachable} attempts)`,
+          );
+        }
+        await sleepMs(delay);
+        continue;
+      }
+      throw new CliError(`invoke ${functionName}: ${awsErrorMessage(e)}`, ExitCode.Failure);
+    }
   }
   const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
   let body: unknown;
@@ -367,7 +446,13 @@ export async function invokeEnforcer(
   ) {
     throw new CliError(`enforcer ${functionName} returned no report`, ExitCode.Failure);
   }
-  return body as EnforcementReport;
+  const report = body as EnforcementReport;
+  if (report.skipped === 'lease-held' && !options.dryRun) {
+    throw new EnforcementPendingError(
+      `another enforcer run holds the lease (${functionName}); it, or the next scheduled run, converges the NACLs`,
+    );
+  }
+  return report;
 }
 
 async function openDeployed(options: ConnectionOptions): Promise<CliContext> {

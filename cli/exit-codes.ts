@@ -16,6 +16,12 @@ export const ExitCode = {
   DoctorFailed: 6,
   /** `doctor`: no check failed, some warned. */
   DoctorWarnings: 7,
+  /**
+   * Desired state written, enforcement pending: the enforcer could not be run now (throttled by its
+   * reserved concurrency of 1 after retries, unreachable, or another run holds its lease). The
+   * next scheduled run enforces it.
+   */
+  Pending: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

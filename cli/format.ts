@@ -56,14 +56,19 @@ export function naclTable(naclId: string, entries: readonly NaclEntry[]): string
   return [`network ACL ${naclId} (inbound):`, line(head), ...rows.map(line)];
 }
 
-/** One line per NACL: usage per family, mutations, errors. */
+/** One line per NACL: entries used/capacity and bans enforced/total per family, mutations, errors. */
 export function enforcementLines(report: EnforcementReport): string[] {
   const lines: string[] = [];
   for (const n of report.nacls) {
     const fam = (label: string, f: EnforcementReport['nacls'][number]['ipv4']) =>
-      `${label} ${f.enforced}/${f.capacity}${f.pending ? `, ${f.pending} pending` : ''}${f.notEnforced ? `, ${f.notEnforced} NOT ENFORCED` : ''}`;
+      `${label} entries ${f.entriesUsed}/${f.capacity}, bans ${f.enforced}/${f.bans}${f.pending ? `, ${f.pending} pending` : ''}${f.notEnforced ? `, ${f.notEnforced} NOT ENFORCED` : ''}`;
     lines.push(
       `  ${n.naclId}: ${fam('IPv4', n.ipv4)}; ${fam('IPv6', n.ipv6)}; ${n.mutations.length} change(s)${n.error ? `; ERROR ${n.error}` : ''}`,
+    );
+  }
+  if (report.refused > 0) {
+    lines.push(
+      `  refused (allowlisted or broader than enforcement.minBanPrefix): ${report.refusedBans.map((r) => `${cidrAddress(r.cidr)} [${r.jail}] ${r.reason}`).join(', ')}`,
     );
   }
   if (report.dryRun) lines.push('  (dry run: nothing was changed)');

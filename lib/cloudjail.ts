@@ -45,12 +45,12 @@ import {
   DETECTOR_READ_ACTIONS,
   DETECTOR_WRITE_ACTIONS,
   detectorLeadingKeys,
+  ENFORCER_LEADING_KEYS,
   enforcementSchedule,
   jailFilterSpec,
   jailName,
   METRICS,
   naclIds,
-  TABLE_DATA_ACTIONS,
   TABLE_SCHEMA,
 } from './runtime-contract.js';
 
@@ -491,8 +491,11 @@ export class Cloudjail extends Construct {
       asyncOptions: {
         // The single NACL writer (architecture invariant 1).
         reservedConcurrentExecutions: 1,
-        onFailure: new destinations.SqsDestination(this.enforcerDlq),
-        // A failed run is repaired by the next scheduled one; do not queue stale retries.
+        // A failed run is repaired by the next scheduled one; do not queue stale retries. No
+        // on-failure destination: under attack, detector triggers wait throttled behind the
+        // running enforcer and expire unrun — superseded by later runs, not failures — and would
+        // fill a DLQ that then looks like an outage. Real failures raise EnforcerErrorsAlarm;
+        // the enforcer DLQ holds only schedule deliveries that failed.
         retryAttempts: 0,
         maxEventAge: Duration.minutes(5),
       },
@@ -540,11 +543,17 @@ export class Cloudjail extends Construct {
     // --- Permissions (least privilege) -------------------------------------------------------
     // The item operations the store adapters use, on the table (and its indexes, if any); not
     // grantReadWriteData, which adds Scan, batch writes, DescribeTable and stream reads.
-    for (const fn of [this.enforcer]) {
-      fn.addToRolePolicy(
+    // The enforcer only reads bans and the allowlist (Query) and updates its sweep marks, lease
+    // and learned quotas (UpdateItem): ENFORCER_TABLE_ACTIONS, on its partition keys only.
+    for (const [sid, actions, keys] of [
+      ['EnforcerReadsItsKeysOnly', ['dynamodb:Query'], ENFORCER_LEADING_KEYS.read],
+      ['EnforcerWritesItsKeysOnly', ['dynamodb:UpdateItem'], ENFORCER_LEADING_KEYS.write],
+    ] as const) {
+      this.enforcer.addToRolePolicy(
         new iam.PolicyStatement({
-          sid: 'TableItemsOnly',
-          actions: [...TABLE_DATA_ACTIONS],
+          sid,
+          actions: [...actions],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...keys] } },
           resources: [
             this.table.tableArn,
             ...TABLE_SCHEMA.globalSecondaryIndexes.map(
@@ -688,6 +697,17 @@ export class Cloudjail extends Construct {
     addAlarm('DetectorErrorsAlarm', {
       alarmDescription: 'cloudjail detector invocations failed (log events may be lost: see DLQ)',
       metric: detectorErrors,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // Real enforcer failures (every NACL failed, the table unreadable, a timeout), whatever
+    // invoked it: throttled or expired triggers are not errors.
+    addAlarm('EnforcerErrorsAlarm', {
+      alarmDescription:
+        'cloudjail enforcer runs failed (NACLs not converged; see the enforcer log): not throttling, which is expected under attack',
+      metric: this.enforcer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -48,6 +48,23 @@ export const TABLE_DATA_ACTIONS = [
 ] as const;
 
 /**
+ * The table actions the ENFORCER's adapters call (DynamoDbBanStore.listBans/listIgnores/markExpired,
+ * DynamoDbEnforcerState): its grant. test/infra/sdk-permissions.test.ts records the commands of a
+ * real enforcer run on dynalite and fails when one is missing here.
+ */
+export const ENFORCER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * The partition keys the enforcer touches: it reads ban records, the runtime allowlist and its own
+ * items (Query), and writes only ban records (sweep marks) and its own lease and learned-quota
+ * items (UpdateItem): it can never change the allowlist.
+ */
+export const ENFORCER_LEADING_KEYS = {
+  read: [ITEM.ban, ITEM.ignore, ITEM.enforcer],
+  write: [ITEM.ban, ITEM.enforcer],
+} as const;
+
+/**
  * The detector's share of the table (lambda/use-cases/ingest-log-events.ts through the DynamoDB
  * store): it reads failure windows, ban records and the runtime allowlist, and writes failure
  * windows, ban records and counters; never deletes an item, never writes the allowlist. Granted
@@ -86,6 +103,8 @@ export const METRICS = {
   agentsCurrent: 'AgentsCurrent',
   agentsBehind: 'AgentsBehind',
   agentsSilent: 'AgentsSilent',
+  /** Active bans the enforcer refused (allowlisted, or broader than enforcement.minBanPrefix). */
+  bansRefused: 'BansRefused',
 } as const;
 
 export function jailName(jail: JailConfig): string {

@@ -146,6 +146,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
           ignoreip: config.ignoreip,
           publisher: banList,
           publicationMemory,
+          // No lease: embedded runs are already serialized (one process; the local Lambda endpoint
+          // queues `cloudjail local` runs), and replay runs the enforcer after every batch.
           targets: config.targets,
           settings: config.enforcement,
           now,

@@ -5,7 +5,11 @@
  * `RequestResponse` and `Event` invocations, `X-Amz-Function-Error` on a failure).
  *
  * Invocations of one function run one at a time, in arrival order: the local twin of the enforcer's
- * reserved concurrency of 1 (architecture invariant 1).
+ * reserved concurrency of 1 (architecture invariant 1). With `throttleWhenBusy`, a synchronous
+ * (`RequestResponse`) invocation arriving while the function runs is refused as AWS refuses it at
+ * reserved concurrency 1: HTTP 429 `TooManyRequestsException` (Reason
+ * `ReservedFunctionConcurrentInvocationLimitExceeded`); asynchronous (`Event`) invocations are
+ * queued either way, as Lambda's internal queue does.
  *
  * Not modelled: authentication (signatures are not checked), qualifiers, payload size limits other
  * than a 6 MB cap, logs (`LogType`).
@@ -48,18 +52,29 @@ function userError(res: ServerResponse, status: number, type: string, message: s
   send(res, status, { Type: 'User', message }, { 'x-amzn-errortype': type });
 }
 
+export interface LocalLambdaOptions {
+  /** Refuse a synchronous invoke while the function runs (AWS at reserved concurrency 1). */
+  readonly throttleWhenBusy?: boolean;
+}
+
 export async function startLocalLambda(
   functions: Readonly<Record<string, LocalFunction>>,
+  options: LocalLambdaOptions = {},
 ): Promise<LocalLambda> {
   const queues = new Map<string, Promise<unknown>>();
+  const inFlight = new Map<string, number>();
   const invoke = (name: string, event: unknown): Promise<unknown> => {
     const fn = functions[name];
     if (!fn) return Promise.reject(new Error(`Function not found: ${name}`));
     const previous = queues.get(name) ?? Promise.resolve();
-    const run = previous.then(
-      () => fn(event),
-      () => fn(event),
-    );
+    inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
+    const done = () => inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
+    const run = previous
+      .then(
+        () => fn(event),
+        () => fn(event),
+      )
+      .finally(done);
     queues.set(
       name,
       run.catch(() => undefined),
@@ -102,6 +117,19 @@ export async function startLocalLambda(
         if (req.headers['x-amz-invocation-type'] === 'Event') {
           invoke(name, event).catch(() => undefined);
           send(res, 202, undefined);
+          return;
+        }
+        if (options.throttleWhenBusy && (inFlight.get(name) ?? 0) > 0) {
+          send(
+            res,
+            429,
+            {
+              Type: 'User',
+              message: 'Rate Exceeded.',
+              Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+            },
+            { 'x-amzn-errortype': 'TooManyRequestsException' },
+          );
           return;
         }
         try {

@@ -1,16 +1,28 @@
 /**
  * `cloudjail ban <ip|cidr> [--jail J] [--for D | --permanent] [--reason R] [--force]`: writes the
- * ban (desired state), runs the enforcer, waits for it and prints where the range is denied.
- * Allowlisted ranges are refused without `--force` (exit 3); a ban written but not in every NACL
- * (no capacity, a NACL error) exits 5.
+ * ban (desired state), runs the enforcer, waits for it and prints where the range is denied and
+ * which bans it displaced from a NACL.
+ * - A range overlapping the allowlist is always refused (exit 3): `--force` never overrides it
+ *   (the enforcer refuses such a ban anyway).
+ * - A range broader than /24 (IPv4) or /64 (IPv6) needs `--force`; one broader than the enforcer's
+ *   `enforcement.minBanPrefix` (default /16, /48) is refused even with it (exit 3).
+ * - Written but not in every NACL (no capacity, a NACL error): exit 5.
+ * - Written but the enforcer could not run now (throttled after retries, unreachable, lease held):
+ *   "recorded, not yet enforced", exit 8.
  */
 import type { Command } from 'commander';
-import { MANUAL_JAIL } from '../../lambda/core/ban.js';
+import { isBanActive, MANUAL_JAIL } from '../../lambda/core/ban.js';
 import type { Cidr } from '../../lambda/core/ip-address.js';
 import { PERMANENT } from '../../lambda/core/policy/duration.js';
 import type { EnforcementReport } from '../../lambda/use-cases/enforce-bans.js';
+import { enforcementView, placementOf } from '../../lambda/use-cases/jail-status.js';
 import { manualBan } from '../../lambda/use-cases/manual-ban.js';
-import { addConnectionOptions, type ConnectionOptions, withContext } from '../context.js';
+import {
+  addConnectionOptions,
+  type ConnectionOptions,
+  EnforcementPendingError,
+  withContext,
+} from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { banLine, cidrAddress, denyLocations, enforcementLines } from '../format.js';
 import { cidrArgument, durationOption, printJson, printLines } from '../input.js';
@@ -24,8 +36,8 @@ interface BanOptions extends ConnectionOptions {
   readonly json?: boolean;
 }
 
-/** Prefixes shorter than these need --force: they would cut off a large part of the internet. */
-const BROADEST = { 4: 8, 6: 32 } as const;
+/** Prefixes shorter than these need --force: they cut off more than one /24 (or /64). */
+const BROADEST = { 4: 24, 6: 64 } as const;
 
 export function register(program: Command): void {
   addConnectionOptions(
@@ -43,12 +55,15 @@ export function register(program: Command): void {
       )
       .option('--permanent', 'never expires (until `cloudjail unban`)')
       .option('--reason <text>', 'shown by status and notifications')
-      .option('--force', 'ban even if the range is allowlisted (ignoreip or `ignore add`)')
+      .option(
+        '--force',
+        'allow a range broader than /24 (IPv4) or /64 (IPv6), down to enforcement.minBanPrefix; never overrides the allowlist',
+      )
       .option('--json', 'one JSON object on stdout: {"status", "ban", "enforcement"}'),
   )
     .addHelpText(
       'after',
-      '\nExit codes: 0 banned and enforced (or already banned), 2 bad input, 3 refused (allowlisted),\n4 unknown jail, 5 banned but not enforced in every NACL, 1 store/AWS/enforcer error.',
+      '\nExit codes: 0 banned and enforced (or already banned), 2 bad input, 3 refused (allowlisted, or too broad),\n4 unknown jail, 5 banned but not enforced in every NACL, 8 recorded, not yet enforced (enforcer busy or\nunreachable: the next scheduled run enforces it), 1 store/AWS/enforcer error.',
     )
     .action(async (address: string, options: BanOptions) => {
       await runBan(address, options);
@@ -72,9 +87,47 @@ function checkBreadth(cidr: Cidr, force: boolean | undefined): void {
   }
 }
 
-/** True when the CIDR is denied in every target NACL of the report. */
-export function enforcedEverywhere(report: EnforcementReport, cidr: string): boolean {
-  return report.nacls.every((n) => n.entries.some((e) => e.cidr === cidr));
+/** The enforcer's floor (enforcement.minBanPrefix): no --force goes below it. */
+function checkMinPrefix(cidr: Cidr, min: { ipv4: number; ipv6: number } | undefined): void {
+  const floor = cidr.family === 4 ? (min?.ipv4 ?? 16) : (min?.ipv6 ?? 48);
+  if (cidr.prefix < floor) {
+    throw new CliError(
+      `refusing to ban ${cidr.text}: broader than /${floor}, the enforcer's minimum prefix (enforcement.minBanPrefix.ipv${cidr.family}); the enforcer refuses such a ban even with --force`,
+      ExitCode.Refused,
+    );
+  }
+}
+
+/** True when the ban (cidr, jail) is enforced in every target NACL of the report. */
+export function enforcedEverywhere(report: EnforcementReport, cidr: string, jail: string): boolean {
+  return placementOf(enforcementView(report), { cidr, jail }).enforcedEverywhere;
+}
+
+/** A ban this run removed from a NACL to make room (it is now not enforced there). */
+export interface DisplacedBan {
+  readonly cidr: string;
+  readonly naclId: string;
+  readonly ruleNumber: number;
+}
+
+export function displacedBans(report: EnforcementReport): DisplacedBan[] {
+  return report.nacls.flatMap((n) =>
+    n.mutations
+      .filter((m) => m.status === 'applied' && m.reason === 'evicted')
+      .flatMap((m) => {
+        const cidr = m.op === 'replace' ? m.replaces : m.cidr;
+        return cidr ? [{ cidr, naclId: n.naclId, ruleNumber: m.ruleNumber }] : [];
+      }),
+  );
+}
+
+function allowlistText(hits: readonly { cidr: string; source: string; jail?: string }[]): string {
+  return hits
+    .map(
+      (h) =>
+        `${h.cidr} (${h.source === 'runtime' ? `ignore list${h.jail ? ` of jail ${h.jail}` : ''}` : h.source === 'jail' ? `jail ${h.jail} ignoreip` : 'ignoreip'})`,
+    )
+    .join(', ');
 }
 
 async function runBan(address: string, options: BanOptions): Promise<void> {
@@ -82,13 +135,13 @@ async function runBan(address: string, options: BanOptions): Promise<void> {
   const duration = banDuration(options);
   checkBreadth(cidr, options.force);
   await withContext(options, async (ctx) => {
+    checkMinPrefix(cidr, ctx.config.enforcement.minBanPrefix);
     const outcome = await manualBan(
       {
         cidr,
         ...(options.jail !== undefined ? { jail: options.jail } : {}),
         ...(duration !== undefined ? { duration } : {}),
         ...(options.reason !== undefined ? { reason: options.reason } : {}),
-        ...(options.force ? { force: true } : {}),
       },
       {
         store: ctx.store,
@@ -106,33 +159,68 @@ async function runBan(address: string, options: BanOptions): Promise<void> {
     if (outcome.status === 'refused') {
       if (options.json)
         printJson({ status: 'refused', cidr: cidr.text, allowlist: outcome.allowlist });
-      const list = outcome.allowlist
-        .map(
-          (h) =>
-            `${h.cidr} (${h.source === 'runtime' ? 'ignore list' : h.source === 'jail' ? `jail ${h.jail} ignoreip` : 'ignoreip'})`,
-        )
-        .join(', ');
       throw new CliError(
-        `refusing to ban ${cidr.text}: allowlisted by ${list}; use --force to ban anyway`,
+        `refusing to ban ${cidr.text}: it overlaps the allowlist: ${allowlistText(outcome.allowlist)}; ${
+          options.force
+            ? '--force does not override the allowlist (the enforcer refuses every ban that overlaps it)'
+            : 'the enforcer never denies an allowlisted address'
+        }: remove the entry first (\`cloudjail ignore del\`, or ignoreip in the configuration)`,
         ExitCode.Refused,
       );
     }
-    const report = await ctx.enforce(`cloudjail ban ${cidr.text}`);
-    const enforced = enforcedEverywhere(report, cidr.text);
+    const now = ctx.now();
+    let report: EnforcementReport;
+    try {
+      report = await ctx.enforce(`cloudjail ban ${cidr.text}`);
+    } catch (e) {
+      if (!(e instanceof EnforcementPendingError)) throw e;
+      if (options.json) {
+        printJson({
+          status: outcome.status,
+          ban: outcome.ban,
+          enforced: false,
+          pending: e.why,
+          enforcement: null,
+        });
+      } else {
+        printLines([
+          `${outcome.status === 'banned' ? 'banned' : 'already banned:'} ${banLine(outcome.ban, now)}`,
+          `recorded, not yet enforced: ${e.why}`,
+          'the next scheduled enforcer run enforces it; check with `cloudjail status`',
+        ]);
+      }
+      process.stderr.write(`cloudjail: ${cidr.text} is recorded, not yet enforced (${e.why})\n`);
+      process.exitCode = ExitCode.Pending;
+      return;
+    }
+    const enforced = enforcedEverywhere(report, cidr.text, outcome.ban.jail);
+    const now2 = ctx.now();
+    const displaced = await Promise.all(
+      displacedBans(report).map(async (d) => ({
+        ...d,
+        jails: (await ctx.store.bansOf(d.cidr))
+          .filter((b) => isBanActive(b, now2))
+          .map((b) => b.jail),
+      })),
+    );
+    const refusal = report.refusedBans.find(
+      (r) => r.cidr === cidr.text && r.jail === outcome.ban.jail,
+    );
     if (options.json) {
-      printJson({ status: outcome.status, ban: outcome.ban, enforced, enforcement: report });
+      printJson({
+        status: outcome.status,
+        ban: outcome.ban,
+        enforced,
+        enforcement: report,
+        placement: placementOf(enforcementView(report), outcome.ban),
+        displaced,
+      });
     } else {
-      const now = ctx.now();
       const lines = [
         outcome.status === 'banned'
           ? `banned ${banLine(outcome.ban, now)}`
           : `already banned: ${banLine(outcome.ban, now)}`,
       ];
-      if (outcome.status === 'banned' && outcome.forcedOver.length > 0) {
-        lines.push(
-          `  (forced over the allowlist: ${outcome.forcedOver.map((h) => h.cidr).join(', ')})`,
-        );
-      }
       const where = denyLocations(report, cidr.text);
       lines.push(
         where.length > 0
@@ -141,6 +229,12 @@ async function runBan(address: string, options: BanOptions): Promise<void> {
             ? 'not written to any NACL: enforcement is in dry-run mode'
             : `${cidrAddress(cidr.text)} is NOT in any network ACL yet (see below)`,
       );
+      for (const d of displaced) {
+        lines.push(
+          `displaced ${cidrAddress(d.cidr)}${d.jails.length > 0 ? ` [${d.jails.join(', ')}]` : ''} from ${d.naclId} rule ${d.ruleNumber} (it ranks lower; now NOT enforced there)`,
+        );
+      }
+      if (refusal) lines.push(`REFUSED by the enforcer: ${refusal.reason}`);
       lines.push('enforcer:', ...enforcementLines(report));
       printLines(lines);
     }

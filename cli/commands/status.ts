@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../lambda/core/policy/duration.js';
 import { readAgentHealth } from '../../lambda/use-cases/agent-fleet-health.js';
 import {
+  type BanPlacement,
   type EnforcementView,
   enforcementView,
   jailStatus,
@@ -53,15 +54,45 @@ function deps(ctx: CliContext) {
   };
 }
 
-async function overview(ctx: CliContext, options: StatusOptions): Promise<void> {
-  let enforcement: EnforcementView | undefined;
-  let enforcementError: string | undefined;
+/** The enforcer's dry-run view; the ban table is still worth showing when it cannot be reached. */
+async function dryRunView(
+  ctx: CliContext,
+): Promise<{ enforcement?: EnforcementView; enforcementError?: string }> {
   try {
-    enforcement = enforcementView(await ctx.enforce('cloudjail status', { dryRun: true }));
+    return {
+      enforcement: enforcementView(await ctx.enforce('cloudjail status', { dryRun: true })),
+    };
   } catch (e) {
-    // The ban table is still worth showing when the enforcer cannot be reached.
-    enforcementError = e instanceof Error ? e.message : String(e);
+    return { enforcementError: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/** `denied in acl-1 (via 198.51.100.0/24)` / `NOT ENFORCED in acl-1 (no capacity)` / `REFUSED …`. */
+export function placementText(p: BanPlacement): string {
+  if (p.refused) {
+    return `REFUSED by the enforcer (${p.refused === 'allowlisted' ? 'overlaps the allowlist' : 'broader than enforcement.minBanPrefix'}): enforced nowhere`;
+  }
+  const by = (state: string) => p.nacls.filter((n) => n.state === state);
+  const parts: string[] = [];
+  const enforced = by('enforced');
+  if (enforced.length > 0) {
+    parts.push(
+      `denied in ${enforced.map((n) => `${n.naclId}${n.via ? ` (via ${n.via})` : ''}`).join(', ')}`,
+    );
+  }
+  const missing = by('not-enforced');
+  if (missing.length > 0) {
+    parts.push(`NOT ENFORCED in ${missing.map((n) => n.naclId).join(', ')} (no capacity)`);
+  }
+  const pending = by('pending');
+  if (pending.length > 0) parts.push(`pending in ${pending.map((n) => n.naclId).join(', ')}`);
+  const failed = by('error');
+  if (failed.length > 0) parts.push(`NACL error in ${failed.map((n) => n.naclId).join(', ')}`);
+  return parts.join('; ') || 'no target NACL';
+}
+
+async function overview(ctx: CliContext, options: StatusOptions): Promise<void> {
+  const { enforcement, enforcementError } = await dryRunView(ctx);
   const status = await statusOverview(deps(ctx), enforcement);
   const agents = await agentsView(ctx);
   const hosts = await hostTierStatus(ctx.banList, ctx.now());
@@ -86,11 +117,23 @@ async function overview(ctx: CliContext, options: StatusOptions): Promise<void> 
     lines.push(`|- Not enforced (no NACL capacity):\t${enforcement.notEnforced}`);
     if (enforcement.pending > 0)
       lines.push(`|- Pending (next enforcer run):\t${enforcement.pending}`);
-    lines.push('`- Network ACLs (cloudjail entries used/capacity):');
+    if (enforcement.refused > 0)
+      lines.push(`|- Refused (allowlisted or too broad):\t${enforcement.refused}`);
+    const unenforced = status.notEnforcedBans ?? [];
+    if (unenforced.length > 0) {
+      lines.push('|- Bans not enforced everywhere:');
+      for (const b of unenforced.slice(0, 50)) {
+        lines.push(`|    ${cidrAddress(b.cidr)} [${b.jail}]: ${placementText(b.enforcement)}`);
+      }
+      if (unenforced.length > 50) lines.push(`|    … and ${unenforced.length - 50} more (--json)`);
+    }
+    lines.push('`- Network ACLs (NACL entries used/capacity; bans enforced/total):');
+    const fam = (label: string, f: EnforcementView['nacls'][number]['ipv4']) =>
+      `${label} entries ${f.entriesUsed ?? f.enforced}/${f.capacity}, bans ${f.enforced}/${f.bans ?? f.enforced + f.pending + f.notEnforced}`;
     enforcement.nacls.forEach((n, i) => {
       const last = i === enforcement.nacls.length - 1;
       lines.push(
-        `   ${last ? '`-' : '|-'} ${n.naclId}: IPv4 ${n.ipv4.enforced}/${n.ipv4.capacity}, IPv6 ${n.ipv6.enforced}/${n.ipv6.capacity}${n.ipv4.notEnforced + n.ipv6.notEnforced > 0 ? `, ${n.ipv4.notEnforced + n.ipv6.notEnforced} not enforced` : ''}${n.error ? `, ERROR ${n.error}` : ''}`,
+        `   ${last ? '`-' : '|-'} ${n.naclId}: ${fam('IPv4', n.ipv4)}; ${fam('IPv6', n.ipv6)}${n.ipv4.notEnforced + n.ipv6.notEnforced > 0 ? `; ${n.ipv4.notEnforced + n.ipv6.notEnforced} not enforced` : ''}${n.error ? `; ERROR ${n.error}` : ''}`,
       );
     });
   } else lines.push(`\`- Network ACLs: unavailable (${enforcementError})`);
@@ -139,7 +182,8 @@ function agentLines(agents: AgentsView): string[] {
 }
 
 async function detail(ctx: CliContext, jail: string, options: StatusOptions): Promise<void> {
-  const status = await jailStatus(jail, deps(ctx));
+  const { enforcement, enforcementError } = await dryRunView(ctx);
+  const status = await jailStatus(jail, deps(ctx), enforcement);
   if (!status) {
     throw new CliError(
       `no jail ${JSON.stringify(jail)} (jails: ${[...ctx.config.jails.map((j) => j.name), 'manual'].join(', ')})`,
@@ -147,7 +191,7 @@ async function detail(ctx: CliContext, jail: string, options: StatusOptions): Pr
     );
   }
   if (options.json) {
-    printJson(status);
+    printJson({ ...status, ...(enforcementError ? { enforcementError } : {}) });
     return;
   }
   const now = ctx.now();
@@ -167,6 +211,7 @@ async function detail(ctx: CliContext, jail: string, options: StatusOptions): Pr
     for (const b of status.banned) {
       lines.push(
         `  ${cidrAddress(b.cidr)}  ${formatExpiry(b.expiresAt, now)}  since ${formatTime(b.createdAt)}  ${b.source}${b.banCount > 1 ? ` (ban #${b.banCount})` : ''}${b.reason ? `  ${b.reason}` : ''}`,
+        `      ${b.enforcement ? placementText(b.enforcement) : `enforcement unknown (${enforcementError})`}`,
       );
     }
   }

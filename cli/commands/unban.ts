@@ -4,8 +4,14 @@
  */
 import type { Command } from 'commander';
 import { MANUAL_JAIL } from '../../lambda/core/ban.js';
+import type { EnforcementReport } from '../../lambda/use-cases/enforce-bans.js';
 import { manualUnban } from '../../lambda/use-cases/manual-ban.js';
-import { addConnectionOptions, type ConnectionOptions, withContext } from '../context.js';
+import {
+  addConnectionOptions,
+  type ConnectionOptions,
+  EnforcementPendingError,
+  withContext,
+} from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { cidrAddress, denyLocations, enforcementLines } from '../format.js';
 import { cidrArgument, printJson, printLines } from '../input.js';
@@ -28,7 +34,7 @@ export function register(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 1 store/AWS/enforcer error.',
+      '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 8 released but the enforcer\ncould not run now (busy or unreachable: the next scheduled run removes the entries), 1 store/AWS/enforcer error.',
     )
     .action(async (address: string | undefined, options: UnbanOptions) => {
       await runUnban(address, options);
@@ -73,9 +79,24 @@ async function runUnban(address: string | undefined, options: UnbanOptions): Pro
         ExitCode.NotFound,
       );
     }
-    const report = await ctx.enforce(
-      `cloudjail unban ${cidr ? cidr.text : `--all${options.jail ? ` --jail ${options.jail}` : ''}`}`,
-    );
+    let report: EnforcementReport;
+    try {
+      report = await ctx.enforce(
+        `cloudjail unban ${cidr ? cidr.text : `--all${options.jail ? ` --jail ${options.jail}` : ''}`}`,
+      );
+    } catch (e) {
+      if (!(e instanceof EnforcementPendingError)) throw e;
+      if (options.json)
+        printJson({ released: outcome.released, pending: e.why, enforcement: null });
+      else {
+        printLines([
+          `released ${outcome.released.length} ban(s); recorded, not yet enforced: ${e.why}`,
+          'the next scheduled enforcer run removes the entries; check with `cloudjail status`',
+        ]);
+      }
+      process.exitCode = ExitCode.Pending;
+      return;
+    }
     if (options.json) {
       printJson({ released: outcome.released, enforcement: report });
       return;

@@ -379,6 +379,8 @@ export class DynamoDbBanStore implements BanStore {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PK },
       ExpressionAttributeValues: { ':pk': ITEM.ignore },
+      // The enforcer screens bans against it: an entry just added must count.
+      ConsistentRead: true,
     });
     return items.flatMap((i) =>
       typeof i.cidr === 'string'

@@ -22,6 +22,8 @@ export const ITEM = {
   ignore: 'IGNORE',
   /** pk = STATS, sk = <jail>: counters. */
   stats: 'STATS',
+  /** pk = ENFORCER, sk = LEASE | QUOTA#<naclId>#<4|6>: the enforcer's lease and learned quotas. */
+  enforcer: 'ENFORCER',
 } as const;
 
 /** How long an ended ban stays readable as history (escalation needs it). */

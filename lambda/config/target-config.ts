@@ -48,6 +48,11 @@ export interface EnforcementSettings {
   readonly aggregate?: AggregationSettings;
   /** NACL rules per direction per IP family, default deny included (AWS default 20, max 40). */
   readonly ruleQuota: number;
+  /**
+   * The enforcer refuses (reports, never enforces) a ban broader than this prefix, whoever wrote
+   * it (core/enforcement/screen-bans.ts). Default /16 IPv4, /48 IPv6; absent = the defaults.
+   */
+  readonly minBanPrefix?: { readonly ipv4: number; readonly ipv6: number };
 }
 
 export const ENFORCEMENT_DEFAULTS = {
@@ -172,11 +177,17 @@ const ENFORCEMENT_KEYS = new Set([
   'dryRun',
   'aggregate',
   'ruleQuota',
+  'minBanPrefix',
 ]);
 
 /** Parses the `enforcement` section (all keys optional). */
 export function parseEnforcement(raw: unknown, path = 'enforcement'): Parsed<EnforcementSettings> {
-  if (raw === undefined) return { value: { ...ENFORCEMENT_DEFAULTS }, problems: [] };
+  if (raw === undefined) {
+    return {
+      value: { ...ENFORCEMENT_DEFAULTS, minBanPrefix: { ipv4: 16, ipv6: 48 } },
+      problems: [],
+    };
+  }
   if (!isObject(raw)) return { value: undefined, problems: [`${path}: must be an object`] };
   const problems: string[] = [];
   for (const key of Object.keys(raw)) {
@@ -200,6 +211,26 @@ export function parseEnforcement(raw: unknown, path = 'enforcement'): Parsed<Enf
   if (typeof quota !== 'number' || !Number.isInteger(quota) || quota < 2 || quota > 40) {
     problems.push(`${path}.ruleQuota: must be within 2-40 (AWS default 20, maximum 40)`);
   }
+  const minBanPrefix = { ipv4: 16, ipv6: 48 };
+  if (raw.minBanPrefix !== undefined) {
+    const m = raw.minBanPrefix;
+    if (!isObject(m))
+      problems.push(`${path}.minBanPrefix: must be an object {"ipv4": 16, "ipv6": 48}`);
+    else {
+      for (const key of Object.keys(m)) {
+        if (key !== 'ipv4' && key !== 'ipv6' && !key.startsWith('//'))
+          problems.push(`${path}.minBanPrefix.${key}: unknown key`);
+      }
+      const v4 = m.ipv4 ?? 16;
+      const v6 = m.ipv6 ?? 48;
+      if (typeof v4 !== 'number' || !Number.isInteger(v4) || v4 < 1 || v4 > 32) {
+        problems.push(`${path}.minBanPrefix.ipv4: must be within 1-32, got ${describe(v4)}`);
+      } else minBanPrefix.ipv4 = v4;
+      if (typeof v6 !== 'number' || !Number.isInteger(v6) || v6 < 1 || v6 > 128) {
+        problems.push(`${path}.minBanPrefix.ipv6: must be within 1-128, got ${describe(v6)}`);
+      } else minBanPrefix.ipv6 = v6;
+    }
+  }
   let aggregate: AggregationSettings | undefined;
   if (raw.aggregate !== undefined) {
     const a = raw.aggregate;
@@ -218,6 +249,16 @@ export function parseEnforcement(raw: unknown, path = 'enforcement'): Parsed<Enf
         problems.push(`${path}.aggregate.minBans: must be a whole number >= 2`);
       }
       aggregate = { ipv4Prefix: v4 as number, ipv6Prefix: v6 as number, minBans: min as number };
+      if (typeof v4 === 'number' && v4 < minBanPrefix.ipv4) {
+        problems.push(
+          `${path}.aggregate.ipv4Prefix: /${v4} is broader than minBanPrefix.ipv4 /${minBanPrefix.ipv4} (the enforcer would refuse the aggregate)`,
+        );
+      }
+      if (typeof v6 === 'number' && v6 < minBanPrefix.ipv6) {
+        problems.push(
+          `${path}.aggregate.ipv6Prefix: /${v6} is broader than minBanPrefix.ipv6 /${minBanPrefix.ipv6} (the enforcer would refuse the aggregate)`,
+        );
+      }
     }
   }
   if (problems.length) return { value: undefined, problems };
@@ -227,6 +268,7 @@ export function parseEnforcement(raw: unknown, path = 'enforcement'): Parsed<Enf
       maxMutationsPerRun: max as number,
       dryRun: dryRun as boolean,
       ruleQuota: quota as number,
+      minBanPrefix,
       ...(aggregate ? { aggregate } : {}),
     },
     problems,

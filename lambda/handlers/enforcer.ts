@@ -17,6 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { METRICS } from '../../lib/runtime-contract.js';
 import { DynamoDbBanStore } from '../adapters/dynamodb-ban-store.js';
+import { DynamoDbEnforcerState } from '../adapters/dynamodb-enforcer-state.js';
 import { createEc2Client, Ec2NetworkAcls } from '../adapters/ec2-network-acls.js';
 import { S3AgentHeartbeats } from '../adapters/s3-agent-heartbeats.js';
 import { S3BanListPublisher } from '../adapters/s3-ban-list-publisher.js';
@@ -87,19 +88,23 @@ export function createEnforcerHandler(
       namespace: options.metricsNamespace ?? METRICS.namespace,
       serviceName: METRICS.enforcerService,
     });
-    // BansNotEnforced per tier: `nacl` = no NACL capacity (expected with many bans when host
-    // agents run), `hosts` = admitted bans missing from the last successful publication.
-    const tiers: [string, number | undefined][] = [
-      [METRICS.naclTier, report.notEnforced],
-      [METRICS.hostsTier, report.publication?.notPublished],
-    ];
-    for (const [tier, value] of tiers) {
-      if (value === undefined) continue;
-      const single = metrics.singleMetric();
-      single.addDimension(METRICS.tierDimension, tier);
-      single.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, value);
+    // A run skipped for the lease knows nothing about the bans: publish no ban counts for it.
+    if (!report.skipped) {
+      // BansNotEnforced per tier: `nacl` = no NACL capacity (expected with many bans when host
+      // agents run), `hosts` = admitted bans missing from the last successful publication.
+      const tiers: [string, number | undefined][] = [
+        [METRICS.naclTier, report.notEnforced],
+        [METRICS.hostsTier, report.publication?.notPublished],
+      ];
+      for (const [tier, value] of tiers) {
+        if (value === undefined) continue;
+        const single = metrics.singleMetric();
+        single.addDimension(METRICS.tierDimension, tier);
+        single.addMetric(METRICS.bansNotEnforced, MetricUnit.Count, value);
+      }
+      metrics.addMetric(METRICS.activeBans, MetricUnit.Count, report.activeBans);
+      metrics.addMetric(METRICS.bansRefused, MetricUnit.Count, report.refused);
     }
-    metrics.addMetric(METRICS.activeBans, MetricUnit.Count, report.activeBans);
     metrics.addMetric(METRICS.naclMutations, MetricUnit.Count, report.mutations);
     metrics.addMetric(METRICS.ec2Throttles, MetricUnit.Count, report.throttles);
     metrics.addMetric(METRICS.driftRepairs, MetricUnit.Count, report.driftRepairs);
@@ -127,6 +132,9 @@ export function createEnforcerHandler(
       driftRepairs: report.driftRepairs,
       swept: report.swept,
       ...(report.publication ? { publication: report.publication } : {}),
+      refused: report.refused,
+      ...(report.skipped ? { skipped: report.skipped } : {}),
+      ...(report.leaseLost ? { leaseLost: true } : {}),
       nacls: report.nacls.map((n) => ({
         naclId: n.naclId,
         ipv4: n.ipv4,
@@ -161,8 +169,9 @@ function buildFromEnvironment(): EnforcerDeps {
   }
   const config = loadCloudjailConfig(raw);
   const bucket = process.env[ENV.banListBucket];
+  const dynamo = new DynamoDBClient({});
   return {
-    store: new DynamoDbBanStore(new DynamoDBClient({}), tableName),
+    store: new DynamoDbBanStore(dynamo, tableName),
     nacls: new Ec2NetworkAcls({ client: createEc2Client() }),
     ...(bucket
       ? {
@@ -172,6 +181,7 @@ function buildFromEnvironment(): EnforcerDeps {
       : {}),
     jails: config.jails,
     ignoreip: config.ignoreip,
+    state: new DynamoDbEnforcerState(dynamo, tableName),
     targets: config.targets,
     settings: config.enforcement,
     now: () => Date.now(),

@@ -2,7 +2,14 @@
  * The enforce-bans use case: one level-triggered reconciliation run of every target NACL
  * (architecture invariants 1-4, 8). Only the enforcer Lambda (reserved concurrency 1) runs it.
  *
- * 1. Read every ban record (desired state) and rank the active ones (core/enforcement).
+ * 0. Unless dry-run: acquire the enforcer lease (ports/enforcer-state.ts) BEFORE reading desired
+ *    state, waiting a bounded time for a run that holds it; a run that cannot get it returns a
+ *    report with `skipped` (the holder converges). The lease is renewed (by fencing token) before
+ *    each NACL's mutations: a run that lost it stops mutating. Released at the end.
+ * 1. Read every ban record (desired state), the runtime allowlist and the learned NACL quotas;
+ *    SCREEN the active bans (core/enforcement/screen-bans.ts): a ban overlapping the allowlist or
+ *    broader than `minBanPrefix` is refused — reported (`refused`, `refusedBans`), logged, never
+ *    enforced on any tier — then rank the admitted ones (core/enforcement).
  * 2. Per NACL, in configured order: describe it, plan (capacity, selection, diff), apply the
  *    mutations — creates and replaces in rank order, then deletes — within the run's mutation cap.
  *    - EC2 throttling (`Ec2ThrottledError`, after the SDK's own retries) is retried with exponential
@@ -11,8 +18,10 @@
  *    - `NaclEntryExistsError` / `NaclEntryNotFoundError` mean the NACL is not what we read (another
  *      run, a console edit, eventual consistency): re-describe that NACL, re-plan, continue —
  *      at most {@link MAX_REPLANS} times per NACL per run, and every call counts against the cap.
- *    - `NaclEntryLimitError`: the quota is smaller than configured; the remaining creates of this
- *      plan are skipped (deletes still run) and the error is reported.
+ *    - `NaclEntryLimitError`: EC2's quota for that NACL and family is smaller than configured: the
+ *      quota is lowered to the rules the family holds now, remembered in the table (so later runs
+ *      and dry runs count the same), and the NACL re-planned: the bans that no longer fit are
+ *      `notEnforced` (report, `BansNotEnforced`, `status`), not silently missing.
  *    - A NACL that cannot be described (e.g. `NaclNotFoundError`) is reported with `error` and the
  *      others are still enforced.
  * 3. Sweep: an expired ban record whose entries have left every NACL is marked expired
@@ -29,7 +38,7 @@ import type { JailConfig } from '../config/jail-config.js';
 import type { EnforcementSettings, NaclTarget } from '../config/target-config.js';
 import { type Ban, isBanActive, MANUAL_JAIL } from '../core/ban.js';
 import type { DenySpec, PortRange } from '../core/deny-spec.js';
-import { type AclEntry, applyMutation } from '../core/enforcement/acl-entries.js';
+import { type AclEntry, applyMutation, familyOf } from '../core/enforcement/acl-entries.js';
 import { banKey, type DesiredBan, desiredBans } from '../core/enforcement/desired-bans.js';
 import {
   type FamilyPlan,
@@ -39,6 +48,12 @@ import {
   type RemovalReason,
 } from '../core/enforcement/plan-nacl.js';
 import {
+  type AllowlistEntry,
+  MIN_BAN_PREFIX_DEFAULTS,
+  type RefusalReason,
+  screenBans,
+} from '../core/enforcement/screen-bans.js';
+import {
   Ec2ThrottledError,
   NaclEntryExistsError,
   NaclEntryLimitError,
@@ -47,6 +62,7 @@ import {
 } from '../core/errors.js';
 import type { BanListPublisher } from '../ports/ban-list-publisher.js';
 import type { BanExpiryRecorder, BanStore, DesiredBanReader } from '../ports/ban-store.js';
+import type { EnforcerStatePort, LearnedQuota, LeaseGrant } from '../ports/enforcer-state.js';
 import type { NaclEntry, NetworkAcl, NetworkAclPort } from '../ports/network-acls.js';
 import {
   type PublicationMemory,
@@ -77,18 +93,27 @@ export const THROTTLE_RETRY_DEFAULTS: ThrottleRetry = {
   maxDelayMs: 4000,
 };
 
+/** How long a run holds the lease (renewed before each NACL) and how long a run waits for it. */
+export const LEASE_DEFAULTS = { leaseMs: 120_000, waitAttempts: 40, waitDelayMs: 500 } as const;
+
+/** A learned quota older than this is probed again (the quota may have been raised). */
+export const LEARNED_QUOTA_MAX_AGE_MS = 3_600_000;
+
 export interface EnforceBansDeps {
-  /** `listIgnores` (the runtime allowlist) is read for the published list. */
-  readonly store: DesiredBanReader & BanExpiryRecorder & Partial<Pick<BanStore, 'listIgnores'>>;
+  /** `listIgnores` (the runtime allowlist) is screened against and published. */
+  readonly store: DesiredBanReader & BanExpiryRecorder & Pick<BanStore, 'listIgnores'>;
   readonly nacls: NetworkAclPort;
   /**
-   * Configured jails: their deny specs (bans of other jails and manual bans deny all traffic); the
-   * host tier also reads their block type and `ignoreip`.
+   * Configured jails: their deny specs (bans of other jails, and manual bans, deny all traffic),
+   * their own allowlists and (host tier) block type.
    */
   readonly jails: readonly (Pick<JailConfig, 'name' | 'deny'> &
     Partial<Pick<JailConfig, 'blocktype' | 'ignoreip'>>)[];
-  /** The configuration's global `ignoreip` (published in the ban list's allowlist). */
-  readonly ignoreip?: readonly string[];
+  /** The configuration's global allowlist (`ignoreip`): no ban overlapping it is ever enforced. */
+  readonly ignoreip: readonly string[];
+  /** Lease and learned quotas in the table; without it no lease is taken (single-run tests). */
+  readonly state?: EnforcerStatePort;
+  readonly lease?: Partial<{ leaseMs: number; waitAttempts: number; waitDelayMs: number }>;
   /**
    * The host tier: after the NACL work, the complete ban list is published here (absent: NACL tier
    * only). Not in dry-run.
@@ -115,10 +140,17 @@ export interface EnforceBansOptions {
   readonly dryRun?: boolean;
 }
 
-/** Counts of ban records (not entries) for one family of one NACL. */
+/**
+ * One family of one NACL. `capacity` and `entriesUsed` count NACL ENTRIES (a ban of a jail with
+ * `deny: "sip"` takes one entry per protocol and port range); the other fields count BAN RECORDS.
+ */
 export interface FamilyReport {
   /** Entries cloudjail may hold in this band now. */
   readonly capacity: number;
+  /** Entries of enforced bans in the band. */
+  readonly entriesUsed: number;
+  /** Active, admitted ban records of this family (enforced + pending + notEnforced). */
+  readonly bans: number;
   /** Bans whose every entry is in the NACL. */
   readonly enforced: number;
   /** Bans that fit but are not (all) in place yet: mutation cap, throttling, errors, dry-run. */
@@ -153,10 +185,32 @@ export interface ReportedMutation {
   readonly driftRepair?: boolean;
 }
 
+/** A ban record as the per-NACL lists name it; `via` = the aggregate entry that enforces it. */
+export interface BanRef {
+  readonly cidr: string;
+  readonly jail: string;
+  readonly via?: string;
+}
+
+/** A refused ban (screening): never enforced on any tier. */
+export interface RefusedBanReport {
+  readonly cidr: string;
+  readonly jail: string;
+  readonly reason: RefusalReason;
+  /** Allowlist entries it overlaps (`allowlisted`). */
+  readonly allowlist?: readonly AllowlistEntry[];
+  /** The minimum prefix it is broader than (`too-broad`). */
+  readonly minPrefix?: number;
+}
+
 export interface NaclReport {
   readonly naclId: string;
   readonly ipv4: FamilyReport;
   readonly ipv6: FamilyReport;
+  /** Ban records whose every entry is in this NACL (at most the band's capacity of entries). */
+  readonly enforcedBans: readonly BanRef[];
+  /** Ban records that fit in this NACL but are not (all) in place yet. */
+  readonly pendingBans: readonly BanRef[];
   /** Inbound entries inside the bands after the run (as predicted from the calls that succeeded). */
   readonly entries: readonly ReportedEntry[];
   readonly mutations: readonly ReportedMutation[];
@@ -180,6 +234,14 @@ export interface EnforcementReport {
   readonly pending: number;
   /** Ban records skipped because their CIDR is not canonical. */
   readonly invalidBans: number;
+  /** Active ban records refused by screening (allowlist, minimum prefix): never enforced. */
+  readonly refused: number;
+  /** The refused records (the first {@link MAX_REFUSED_LISTED}). */
+  readonly refusedBans: readonly RefusedBanReport[];
+  /** Set when the run did nothing: another run holds the enforcer lease (it converges). */
+  readonly skipped?: 'lease-held';
+  /** Set when the lease was taken over during the run: mutations stopped there. */
+  readonly leaseLost?: boolean;
   /** Expired ban records marked expired by this run. */
   readonly swept: number;
   /** NACL mutations applied (successful calls). */
@@ -192,7 +254,16 @@ export interface EnforcementReport {
   readonly publication?: PublicationReport;
 }
 
-const EMPTY_FAMILY: FamilyReport = { capacity: 0, enforced: 0, pending: 0, notEnforced: 0 };
+const EMPTY_FAMILY: FamilyReport = {
+  capacity: 0,
+  entriesUsed: 0,
+  bans: 0,
+  enforced: 0,
+  pending: 0,
+  notEnforced: 0,
+};
+
+export const MAX_REFUSED_LISTED = 100;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -208,10 +279,18 @@ function familyReport(plan: FamilyPlan): FamilyReport {
   const inPlace = new Set(plan.inPlace);
   return {
     capacity: plan.capacity,
+    entriesUsed: plan.entriesUsed,
+    bans: count(plan.selected) + count(plan.notEnforced),
     enforced: count(plan.inPlace),
     pending: count(plan.selected.filter((d) => !inPlace.has(d))),
     notEnforced: count(plan.notEnforced),
   };
+}
+
+function banRefs(desired: readonly DesiredBan[]): BanRef[] {
+  return desired.flatMap((d) =>
+    d.bans.map((b) => ({ cidr: b.cidr, jail: b.jail, ...(d.aggregated ? { via: d.cidr } : {}) })),
+  );
 }
 
 function reportedEntry(e: AclEntry): ReportedEntry {
@@ -262,26 +341,146 @@ interface NaclOutcome {
   readonly missing: boolean;
 }
 
-/** Runs one reconciliation of every target NACL. Throws only when the ban store fails. */
+/** The lease a run holds: `check()` renews it and says whether it is still ours. */
+interface HeldLease {
+  check(): Promise<boolean>;
+}
+
+/**
+ * Runs one reconciliation of every target NACL. Throws only when the ban store (or the lease
+ * item) fails.
+ */
 export async function enforceBans(
   deps: EnforceBansDeps,
   options: EnforceBansOptions = {},
 ): Promise<EnforcementReport> {
-  const now = deps.now();
   const dryRun = options.dryRun ?? deps.settings.dryRun;
+  const state = deps.state;
+  if (!state || dryRun) return reconcile(deps, dryRun, undefined);
+  const sleep = deps.sleep ?? defaultSleep;
+  const cfg = { ...LEASE_DEFAULTS, ...deps.lease };
+  let grant: LeaseGrant | undefined;
+  for (let attempt = 0; ; attempt++) {
+    grant = await state.acquire(deps.now(), cfg.leaseMs);
+    if (grant || attempt >= cfg.waitAttempts) break;
+    await sleep(cfg.waitDelayMs);
+  }
+  if (!grant) {
+    deps.logger?.info('another enforcer run holds the lease; it converges the NACLs', {
+      waitedMs: cfg.waitAttempts * cfg.waitDelayMs,
+    });
+    return skippedReport(deps.now(), dryRun);
+  }
+  let held: LeaseGrant | undefined = grant;
+  const lease: HeldLease = {
+    async check() {
+      if (!held) return false;
+      held = await state.renew(held, deps.now(), cfg.leaseMs);
+      return held !== undefined;
+    },
+  };
+  try {
+    return await reconcile(deps, dryRun, lease);
+  } finally {
+    // A lease that cannot be released expires by itself (leaseMs): never fail the run for it.
+    if (held) {
+      await state.release(held).catch((e: unknown) => {
+        deps.logger?.warn('enforcer lease not released; it expires by itself', {
+          error: message(e),
+        });
+      });
+    }
+  }
+}
+
+function skippedReport(now: number, dryRun: boolean): EnforcementReport {
+  return {
+    at: new Date(now).toISOString(),
+    dryRun,
+    activeBans: 0,
+    notEnforced: 0,
+    pending: 0,
+    invalidBans: 0,
+    refused: 0,
+    refusedBans: [],
+    swept: 0,
+    mutations: 0,
+    throttles: 0,
+    driftRepairs: 0,
+    nacls: [],
+    skipped: 'lease-held',
+  };
+}
+
+async function reconcile(
+  deps: EnforceBansDeps,
+  dryRun: boolean,
+  lease: HeldLease | undefined,
+): Promise<EnforcementReport> {
+  const now = deps.now();
   const sleep = deps.sleep ?? defaultSleep;
   const retry: ThrottleRetry = { ...THROTTLE_RETRY_DEFAULTS, ...deps.throttleRetry };
   const driftGraceMs = deps.driftGraceMs ?? 5 * 60_000;
-  const records = await deps.store.listBans();
+  const [records, ignores, learned] = await Promise.all([
+    deps.store.listBans(),
+    deps.store.listIgnores(),
+    deps.state?.learnedQuotas() ?? Promise.resolve([] as readonly LearnedQuota[]),
+  ]);
 
   const denies = new Map<string, DenySpec>();
   for (const jail of deps.jails) if (jail.name !== MANUAL_JAIL) denies.set(jail.name, jail.deny);
-  const { desired, activeBans, invalid } = desiredBans(
+  const allowlist: AllowlistEntry[] = [
+    ...deps.ignoreip.map((cidr): AllowlistEntry => ({ cidr, source: 'ignoreip' })),
+    ...deps.jails.flatMap((j) =>
+      (j.ignoreip ?? []).map((cidr): AllowlistEntry => ({ cidr, source: 'jail', jail: j.name })),
+    ),
+    ...ignores.map(
+      (e): AllowlistEntry => ({
+        cidr: e.cidr,
+        source: 'runtime',
+        ...(e.jail !== undefined ? { jail: e.jail } : {}),
+      }),
+    ),
+  ];
+  const everyJail = (b: Ban) => b.jail === MANUAL_JAIL || !denies.has(b.jail);
+  // Screening runs once, before either tier: what is refused here is enforced nowhere.
+  const screened = screenBans(
     records,
+    allowlist,
+    deps.settings.minBanPrefix ?? MIN_BAN_PREFIX_DEFAULTS,
+    now,
+    everyJail,
+  );
+  const refusedBans: RefusedBanReport[] = screened.refused.map((r) => ({
+    cidr: r.ban.cidr,
+    jail: r.ban.jail,
+    reason: r.reason,
+    ...(r.allowlist ? { allowlist: r.allowlist } : {}),
+    ...(r.minPrefix !== undefined ? { minPrefix: r.minPrefix } : {}),
+  }));
+  if (refusedBans.length > 0) {
+    deps.logger?.warn('ban records refused: allowlisted or broader than the minimum prefix', {
+      count: refusedBans.length,
+      bans: refusedBans.slice(0, 20),
+    });
+  }
+  const refusedCidrs = new Set(screened.refused.map((r) => r.ban.cidr));
+  const { desired, activeBans, invalid } = desiredBans(
+    screened.admitted,
     (jail) => denies.get(jail),
     now,
     deps.settings.aggregate,
+    allowlist.map((e) => e.cidr),
   );
+  const quotasOf = (naclId: string): { 4?: number; 6?: number } => {
+    const q: { 4?: number; 6?: number } = {};
+    for (const l of learned) {
+      if (l.naclId !== naclId || l.learnedAt <= now - LEARNED_QUOTA_MAX_AGE_MS) continue;
+      if (l.quota < deps.settings.ruleQuota)
+        q[l.family] = Math.min(q[l.family] ?? l.quota, l.quota);
+    }
+    return q;
+  };
   if (invalid.length > 0) {
     deps.logger?.warn('ban records with a non-canonical CIDR skipped', {
       bans: invalid.slice(0, 20).map((b) => ({ jail: b.jail, cidr: String(b.cidr) })),
@@ -289,6 +488,7 @@ export async function enforceBans(
     });
   }
   const knownCidrs = new Set(records.map((r) => r.cidr));
+  let leaseLost = false;
   const state: RunState = {
     mutationsLeft: deps.settings.maxMutationsPerRun,
     mutations: 0,
@@ -351,13 +551,16 @@ export async function enforceBans(
   };
 
   const enforceNacl = async (target: NaclTarget): Promise<NaclOutcome> => {
+    let quotas = quotasOf(target.naclId);
     const plan = (entries: readonly AclEntry[]) =>
       planNacl({
         target,
         entries,
         ruleQuota: deps.settings.ruleQuota,
+        ruleQuotas: quotas,
         desired,
         knownCidrs,
+        refusedCidrs,
       });
     let entries: readonly AclEntry[];
     try {
@@ -369,6 +572,8 @@ export async function enforceBans(
           naclId: target.naclId,
           ipv4: EMPTY_FAMILY,
           ipv6: EMPTY_FAMILY,
+          enforcedBans: [],
+          pendingBans: [],
           entries: [],
           mutations: [],
           foreign: [],
@@ -385,11 +590,16 @@ export async function enforceBans(
         for (const m of current.mutations) reported.push(reportedMutation(m, 'planned'));
         break;
       }
+      if (current.mutations.length > 0 && lease && !leaseLost && !(await lease.check())) {
+        leaseLost = true;
+      }
+      if (leaseLost) {
+        warnings.push('the enforcer lease was taken over by another run: no mutations here');
+        break;
+      }
       let conflict = false;
       let stop = false;
-      let skipCreates = false;
       for (const m of current.mutations) {
-        if (skipCreates && m.op === 'create') continue;
         if (state.mutationsLeft <= 0) {
           stop = true;
           break;
@@ -403,10 +613,27 @@ export async function enforceBans(
             conflict = true;
             break;
           }
-          if (e instanceof NaclEntryLimitError) {
-            warnings.push(message(e));
-            skipCreates = true;
-            continue;
+          const written = m.entry ?? m.previous;
+          if (e instanceof NaclEntryLimitError && written) {
+            // EC2 holds no more rules of this family than it holds now (default deny included).
+            const family = familyOf(written);
+            const quota = entries.filter((x) => !x.egress && familyOf(x) === family).length;
+            quotas = { ...quotas, [family]: quota };
+            warnings.push(
+              `${message(e)}: EC2 allows ${quota} inbound IPv${family} rules here (configured ruleQuota ${deps.settings.ruleQuota}); the bans that do not fit are not enforced`,
+            );
+            try {
+              await deps.state?.recordQuota({
+                naclId: target.naclId,
+                family,
+                quota,
+                learnedAt: now,
+              });
+            } catch (err) {
+              warnings.push(`could not remember the quota: ${message(err)}`);
+            }
+            conflict = true;
+            break;
           }
           // Throttling beyond our retries, or anything unexpected: stop this NACL for this run.
           warnings.push(message(e));
@@ -440,6 +667,13 @@ export async function enforceBans(
         naclId: target.naclId,
         ipv4: familyReport(final.ipv4),
         ipv6: familyReport(final.ipv6),
+        enforcedBans: banRefs([...final.ipv4.inPlace, ...final.ipv6.inPlace]),
+        pendingBans: banRefs(
+          [final.ipv4, final.ipv6].flatMap((f) => {
+            const inPlace = new Set(f.inPlace);
+            return f.selected.filter((d) => !inPlace.has(d));
+          }),
+        ),
         entries: final.bandEntries.map(reportedEntry),
         mutations: reported,
         foreign: final.foreign,
@@ -468,7 +702,8 @@ export async function enforceBans(
 
   let swept = 0;
   const readable = outcomes.every((o) => o.plan !== undefined || o.missing);
-  if (!dryRun && readable) {
+  // A run that lost its lease leaves the sweep to the holder.
+  if (!dryRun && readable && !leaseLost) {
     // Every CIDR still held by an entry that has to go (in any NACL) is not swept yet.
     const lingering = new Set<string>();
     for (const { plan } of outcomes) {
@@ -486,7 +721,8 @@ export async function enforceBans(
   // The host tier: the same admitted bans the NACLs were planned from, every one of them. A failed
   // publication is reported and retried by the next run; it never undoes the NACL work above.
   const publication =
-    deps.publisher && !dryRun
+    // A run that lost its lease publishes nothing: the run that took it over publishes.
+    deps.publisher && !dryRun && !leaseLost
       ? await publishBanList(activeBans, now, {
           publisher: deps.publisher,
           jails: deps.jails,
@@ -504,6 +740,9 @@ export async function enforceBans(
     notEnforced: notEnforced.size,
     pending: pending.size,
     invalidBans: invalid.length,
+    refused: refusedBans.length,
+    refusedBans: refusedBans.slice(0, MAX_REFUSED_LISTED),
+    ...(leaseLost ? { leaseLost: true } : {}),
     swept,
     mutations: state.mutations,
     throttles: state.throttles,

@@ -2,9 +2,11 @@
  * Manual ban and unban (`cloudjail ban` / `cloudjail unban`): write desired state only. The caller
  * then runs the enforcer (the single NACL writer, architecture invariant 1) and reports its outcome.
  *
- * A manual ban refuses an allowlisted range (architecture invariant 6) unless forced: the global
- * `ignoreip`, the jail's own `ignoreip` and the runtime allowlist (`cloudjail ignore add`). A ban in
- * the pseudo-jail {@link MANUAL_JAIL} denies all traffic, so every jail's allowlist applies to it.
+ * A manual ban refuses a range that overlaps the allowlist (architecture invariants 6 and 10),
+ * always — `--force` overrides only the CLI's broad-range guard, never the allowlist, because the
+ * enforcer refuses such a ban anyway (core/enforcement/screen-bans.ts): the global `ignoreip`, the
+ * jail's own `ignoreip` and the runtime allowlist (`cloudjail ignore add`). A ban in the
+ * pseudo-jail {@link MANUAL_JAIL} denies all traffic, so every jail's allowlist applies to it.
  * Pure of AWS: ports only.
  */
 import type { JailConfig } from '../config/jail-config.js';
@@ -32,8 +34,6 @@ export interface ManualBanRequest {
   /** ms, or {@link PERMANENT}; default: the jail's bantime ({@link MANUAL_DEFAULT_BANTIME} for manual). */
   readonly duration?: number;
   readonly reason?: string;
-  /** Ban even when the range overlaps an allowlist. */
-  readonly force?: boolean;
 }
 
 /** An allowlist entry that overlaps the requested ban. */
@@ -45,7 +45,7 @@ export interface AllowlistHit {
 }
 
 export type ManualBanOutcome =
-  | { readonly status: 'banned'; readonly ban: Ban; readonly forcedOver: readonly AllowlistHit[] }
+  | { readonly status: 'banned'; readonly ban: Ban }
   | { readonly status: 'already-banned'; readonly ban: Ban }
   | { readonly status: 'refused'; readonly allowlist: readonly AllowlistHit[] }
   | { readonly status: 'unknown-jail'; readonly jail: string; readonly known: readonly string[] };
@@ -95,7 +95,7 @@ export async function manualBan(
     };
   }
   const hits = await allowlistHits(request.cidr, jailName, deps);
-  if (hits.length > 0 && !request.force) return { status: 'refused', allowlist: hits };
+  if (hits.length > 0) return { status: 'refused', allowlist: hits };
 
   const duration = request.duration ?? jail?.bantime ?? MANUAL_DEFAULT_BANTIME;
   const cidr = request.cidr.text;
@@ -117,7 +117,7 @@ export async function manualBan(
     const result = await deps.store.putBan(ban, now, previous);
     if (result === 'created') {
       await deps.store.addStats(jailName, 0, 1);
-      return { status: 'banned', ban, forcedOver: hits };
+      return { status: 'banned', ban };
     }
     if (result === 'already-banned') {
       const current = (await deps.store.bansOf(cidr)).find((b) => b.jail === jailName);

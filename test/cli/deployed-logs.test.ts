@@ -63,6 +63,7 @@ beforeAll(async () => {
           store,
           nacls,
           jails: config.jails,
+          ignoreip: config.ignoreip,
           targets: config.targets,
           settings: config.enforcement,
           now: () => Date.now(),

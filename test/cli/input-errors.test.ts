@@ -43,7 +43,7 @@ describe('bad input is rejected before any work, with one clear line', () => {
       2,
       /--for and --permanent exclude each other/,
     ],
-    [['ban', '2001:db8::/16', ...LOCAL], 3, /broader than \/32 \(use --force/],
+    [['ban', '2001:db8::/16', ...LOCAL], 3, /broader than \/64 \(use --force/],
     [['unban', ...LOCAL], 2, /unban needs an address\/CIDR or --all/],
     [['unban', '203.0.113.9', '--all', ...LOCAL], 2, /either an address\/CIDR or --all, not both/],
     [

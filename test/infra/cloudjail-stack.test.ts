@@ -347,7 +347,41 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
     ]);
   });
 
-  it('sends failed async invocations of detector and enforcer to their own SQS DLQs', () => {
+  it('throttled or expired enforcer triggers never reach a DLQ; the enforcer DLQ holds failed schedule deliveries only (issue 12.12)', () => {
+    const [id] = functionByService(template, METRICS.enforcerService);
+    const configs = Object.values(
+      template.findResources('AWS::Lambda::EventInvokeConfig') as Resources,
+    ).filter((c) => JSON.stringify(c.Properties['FunctionName']) === JSON.stringify({ Ref: id }));
+    expect(configs).toHaveLength(1);
+    expect(configs[0]!.Properties['DestinationConfig']).toBeUndefined();
+    expect(configs[0]!.Properties).toMatchObject({
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+    });
+    const schedules = Object.values(
+      template.findResources('AWS::Scheduler::Schedule') as Resources,
+    );
+    expect(schedules).toHaveLength(1);
+    const dlq = (
+      schedules[0]!.Properties['Target'] as {
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': string[] } };
+      }
+    ).DeadLetterConfig.Arn['Fn::GetAtt'][0];
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
+    const dims = (a: (typeof alarms)[number]) => JSON.stringify(a.Properties['Dimensions']);
+    // Its depth alarm watches that queue, and real run failures raise the Errors alarm.
+    expect(alarms.filter((a) => dims(a).includes(dlq!))).toHaveLength(1);
+    expect(
+      alarms.filter(
+        (a) =>
+          a.Properties['Namespace'] === 'AWS/Lambda' &&
+          a.Properties['MetricName'] === 'Errors' &&
+          dims(a).includes(id),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('sends failed async invocations of the detector to its own SQS DLQ', () => {
     const queues = template.findResources('AWS::SQS::Queue') as Resources;
     expect(Object.keys(queues)).toHaveLength(3);
     for (const queue of Object.values(queues)) {
@@ -357,7 +391,7 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
       });
     }
     const destinations = new Set<string>();
-    for (const service of [METRICS.detectorService, METRICS.enforcerService]) {
+    for (const service of [METRICS.detectorService]) {
       const [id, fn] = functionByService(template, service);
       const configs = Object.values(
         template.findResources('AWS::Lambda::EventInvokeConfig') as Resources,
@@ -380,7 +414,7 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
         ),
       ).toBe(true);
     }
-    expect(destinations.size).toBe(2);
+    expect(destinations.size).toBe(1);
   });
 
   it('feeds the notifier only ban items (pk = "BAN" exactly) from the table stream', () => {

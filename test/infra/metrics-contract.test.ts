@@ -127,6 +127,7 @@ describe('alarms and dashboard query the metrics the handlers publish', () => {
       store,
       nacls,
       jails: [],
+      ignoreip: [],
       targets: [
         {
           naclId: ACL,

@@ -11,7 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/cloudjail.js';
 import { CloudjailStack } from '../../lib/cloudjail-stack.js';
-import { METRICS, TABLE_DATA_ACTIONS } from '../../lib/runtime-contract.js';
+import { ENFORCER_TABLE_ACTIONS, METRICS, TABLE_DATA_ACTIONS } from '../../lib/runtime-contract.js';
 import {
   actionsOf,
   cleanupApps,
@@ -141,14 +141,111 @@ describe('table access of the detector and the enforcer', () => {
   it('grants exactly TABLE_DATA_ACTIONS on the table, nothing else in DynamoDB', () => {
     const tableId = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))[0]!;
     // The detector's narrower grant (LeadingKeys): test/infra/detector-leading-keys.test.ts.
-    for (const service of [METRICS.enforcerService]) {
+    for (const [service, actions] of [[METRICS.enforcerService, ENFORCER_TABLE_ACTIONS]] as const) {
       const [, fn] = functionByService(template, service);
       const dynamo = policyStatements(template, roleOf(fn)).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('dynamodb:')),
       );
-      expect(dynamo, service).toHaveLength(1);
-      expect(actionsOf(dynamo[0]!).sort()).toEqual([...TABLE_DATA_ACTIONS].sort());
-      expect(dynamo[0]!['Resource']).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      expect(dynamo, service).toHaveLength(2);
+      expect(dynamo.flatMap(actionsOf).sort()).toEqual([...actions].sort());
+      for (const s of dynamo) {
+        expect(s['Resource']).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      }
+      // Only its partition keys: it reads bans, the allowlist and its own items, and writes only
+      // bans (sweep marks) and its own items — never the allowlist.
+      const keys = (action: string) =>
+        dynamo.find((s) => actionsOf(s).includes(action))?.['Condition'];
+      expect(keys('dynamodb:Query')).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['BAN', 'IGNORE', 'ENFORCER'] },
+      });
+      expect(keys('dynamodb:UpdateItem')).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['BAN', 'ENFORCER'] },
+      });
     }
   });
+});
+
+describe('the enforcer uses only ENFORCER_TABLE_ACTIONS (issue 12.2)', () => {
+  it('every DynamoDB command of real enforcer runs (sweep, lease, learned quota) is granted', async () => {
+    const [{ startEmbeddedDynamoDb }, { startLocalEc2, sampleAcl }, store, state, acls, enforce] =
+      await Promise.all([
+        import('../../local/embedded-dynamodb.js'),
+        import('../../local/ec2-endpoint.js'),
+        import('../../lambda/adapters/dynamodb-ban-store.js'),
+        import('../../lambda/adapters/dynamodb-enforcer-state.js'),
+        import('../../lambda/adapters/ec2-network-acls.js'),
+        import('../../lambda/use-cases/enforce-bans.js'),
+      ]);
+    const ACL = 'acl-0a1b2c3d4e5f60718';
+    const db = await startEmbeddedDynamoDb();
+    // Quota 4: the third create fails, so the learned-quota write runs too.
+    const ec2 = await startLocalEc2({ acls: [sampleAcl(ACL)], ruleQuota: 4 });
+    try {
+      const T0 = Date.UTC(2026, 0, 1);
+      const writer = new store.DynamoDbBanStore(db.client(), db.tableName);
+      for (let i = 1; i <= 4; i++) {
+        await writer.putBan(
+          {
+            jail: 'sip',
+            cidr: `198.51.100.${i}/32`,
+            createdAt: T0,
+            expiresAt: i === 4 ? T0 + 1000 : T0 + 3_600_000,
+            source: 'detector',
+            failures: 10 - i,
+            banCount: 1,
+          },
+          T0,
+          undefined,
+        );
+      }
+      const client = db.client();
+      const commands = new Set<string>();
+      client.middlewareStack.add(
+        (next, context) => (args) => {
+          commands.add(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordCommands' },
+      );
+      let now = T0;
+      const deps = {
+        store: new store.DynamoDbBanStore(client, db.tableName),
+        state: new state.DynamoDbEnforcerState(client, db.tableName),
+        nacls: new acls.Ec2NetworkAcls({ client: ec2.client() }),
+        jails: [{ name: 'sip', deny: { kind: 'all' as const } }],
+        ignoreip: [],
+        targets: [
+          {
+            naclId: ACL,
+            ipv4Band: { first: 1, last: 18 },
+            ipv6Band: { first: 19, last: 36 },
+            direction: 'inbound' as const,
+            adoptForeign: false,
+          },
+        ],
+        settings: {
+          schedule: 'rate(1 minute)',
+          maxMutationsPerRun: 40,
+          dryRun: false,
+          ruleQuota: 20,
+        },
+        now: () => now,
+        sleep: async () => {},
+      };
+      await enforce.enforceBans(deps);
+      now = T0 + 2000; // the fourth ban expired: sweep
+      const second = await enforce.enforceBans(deps);
+      expect(second.swept).toBeGreaterThanOrEqual(0);
+      await enforce.enforceBans(deps, { dryRun: true });
+      expect(commands).toEqual(new Set(['QueryCommand', 'UpdateItemCommand']));
+      for (const command of commands) {
+        for (const action of COMMAND_ACTIONS[command.replace(/Command$/, '')] ?? ['?']) {
+          expect(ENFORCER_TABLE_ACTIONS as readonly string[]).toContain(action);
+        }
+      }
+    } finally {
+      await ec2.stop();
+      await db.stop();
+    }
+  }, 60_000);
 });

@@ -88,6 +88,7 @@ async function world(
       store,
       nacls,
       jails: [{ name: 'sip', deny: { kind: 'all' } }],
+      ignoreip: [],
       targets: [target()],
       settings: {
         schedule: 'rate(1 minute)',
@@ -156,6 +157,8 @@ describe('enforcer against the local EC2 endpoint and dynalite', () => {
     expect(report.notEnforced).toBe(182);
     expect(report.nacls[0]?.ipv4).toEqual({
       capacity: 18,
+      entriesUsed: 18,
+      bans: 200,
       enforced: 18,
       pending: 0,
       notEnforced: 182,

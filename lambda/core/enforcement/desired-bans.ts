@@ -8,15 +8,18 @@
  *   otherwise the union of ports per protocol. Manual bans (jail `manual`) and bans of a jail that
  *   is no longer configured deny all traffic.
  * - Ranking (highest first): permanent or manual bans, then most failures, then most recent
- *   decision, then CIDR (deterministic).
+ *   decision (for permanent/manual bans: the oldest, so none is evicted by a newer one), then CIDR
+ *   (deterministic).
  * - Optional aggregation: when at least `minBans` desired bans more specific than the aggregation
- *   prefix share that prefix, they become one entry for the prefix (e.g. a /24).
+ *   prefix share that prefix, they become one entry for the prefix (e.g. a /24) — unless the prefix
+ *   overlaps an allowlisted range (an aggregate must never deny an allowlisted address): then the
+ *   bans stay separate entries.
  *
  * Pure: no I/O, time passed in.
  */
 import { type Ban, isBanActive, MANUAL_JAIL } from '../ban.js';
 import { DENY_ALL, type DenySpec, type PortRange } from '../deny-spec.js';
-import { type IpFamily, parseCidr, prefixCidr } from '../ip-address.js';
+import { cidrCovers, type IpFamily, parseCidr, prefixCidr } from '../ip-address.js';
 
 /** Aggregation settings (structurally the config's `enforcement.aggregate`). */
 export interface AggregationSettings {
@@ -104,12 +107,20 @@ function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
   return merged;
 }
 
-/** Orders desired bans, highest priority first. */
+/**
+ * Orders desired bans, highest priority first. Among permanent and manual bans (tier 0) the OLDER
+ * decision keeps its slot: an operator's ban is never evicted by a newer one of the same rank (the
+ * newer one is reported not enforced instead). Among detector bans the most recent ranks first.
+ */
 export function compareDesiredBans(a: DesiredBan, b: DesiredBan): number {
+  const recency =
+    a.priority.tier === 0
+      ? a.priority.decidedAt - b.priority.decidedAt
+      : b.priority.decidedAt - a.priority.decidedAt;
   return (
     a.priority.tier - b.priority.tier ||
     b.priority.failures - a.priority.failures ||
-    b.priority.decidedAt - a.priority.decidedAt ||
+    recency ||
     (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0)
   );
 }
@@ -128,13 +139,16 @@ function priorityOf(bans: readonly Ban[]): DesiredBan['priority'] {
 
 /**
  * @param denyOf the deny spec of a configured jail, undefined for an unknown jail (then: all).
+ * @param allowlist every allowlisted CIDR (config and runtime, any jail): no aggregate overlaps one.
  */
 export function desiredBans(
   records: readonly Ban[],
   denyOf: (jail: string) => DenySpec | undefined,
   now: number,
   aggregate?: AggregationSettings,
+  allowlist: readonly string[] = [],
 ): DesiredBansResult {
+  const allowed = allowlist.flatMap((text) => parseCidr(text) ?? []);
   const invalid: Ban[] = [];
   const activeBans: Ban[] = [];
   const byCidr = new Map<string, { family: IpFamily; prefix: number; bans: Ban[] }>();
@@ -188,7 +202,10 @@ export function desiredBans(
     for (const [key, bucket] of buckets) {
       // Count the bans more specific than the prefix; a ban of the prefix itself joins them.
       const specific = bucket.members.filter((m) => m.cidr !== key).length;
-      if (specific >= aggregate.minBans) {
+      const prefix = parseCidr(key);
+      const coversAllowed =
+        prefix !== undefined && allowed.some((a) => cidrCovers(prefix, a) || cidrCovers(a, prefix));
+      if (specific >= aggregate.minBans && !coversAllowed) {
         desired.push(
           make(
             key,

@@ -43,10 +43,14 @@ export interface PlanNaclInput {
   readonly entries: readonly AclEntry[];
   /** Rules per direction per family, default deny included. */
   readonly ruleQuota: number;
+  /** A lower quota per family where EC2 enforced one (NetworkAclEntryLimitExceeded). */
+  readonly ruleQuotas?: { readonly 4?: number; readonly 6?: number };
   /** Ranked desired bans (desiredBans()). */
   readonly desired: readonly DesiredBan[];
   /** CIDRs of every stored ban record, active or expired: tells an expired deny from drift. */
   readonly knownCidrs?: ReadonlySet<string>;
+  /** CIDRs of active bans refused by screening (allowlisted, too broad): their entries go. */
+  readonly refusedCidrs?: ReadonlySet<string>;
 }
 
 /** Why an entry inside the band goes. */
@@ -56,7 +60,8 @@ export type RemovalReason =
   | 'expired'
   | 'unknown'
   | 'other-family'
-  | 'foreign';
+  | 'foreign'
+  | 'refused';
 
 export interface PlannedMutation extends AclMutation {
   /** The desired ban a create/replace enforces. */
@@ -69,6 +74,8 @@ export interface FamilyPlan {
   readonly family: IpFamily;
   readonly band: Band;
   readonly capacity: number;
+  /** Entries of selected bans already in place (what the capacity is used by). */
+  readonly entriesUsed: number;
   /** Desired bans that fit, in rank order. */
   readonly selected: readonly DesiredBan[];
   /** Selected bans whose every entry is already in place. */
@@ -116,7 +123,8 @@ function planFamily(
   foreign: AclEntry[];
   inBandEntries: AclEntry[];
 } {
-  const { target, ruleQuota } = input;
+  const { target } = input;
+  const ruleQuota = Math.min(input.ruleQuota, input.ruleQuotas?.[family] ?? input.ruleQuota);
   const inbound = input.entries.filter((e) => !e.egress);
   const inBandEntries = inbound
     .filter((e) => inBand(e.ruleNumber, band))
@@ -164,6 +172,7 @@ function planFamily(
     else if (wanted.has(key) && !held.has(key)) held.add(key);
     else if (held.has(key)) going.push({ entry: e, reason: 'duplicate' });
     else if (unselected.has(key)) going.push({ entry: e, reason: 'evicted' });
+    else if (input.refusedCidrs?.has(e.cidr)) going.push({ entry: e, reason: 'refused' });
     else if (input.knownCidrs?.has(e.cidr)) going.push({ entry: e, reason: 'expired' });
     else going.push({ entry: e, reason: 'unknown' });
   }
@@ -206,7 +215,7 @@ function planFamily(
     removes: g.reason,
   }));
   return {
-    plan: { family, band, capacity, selected, inPlace, notEnforced },
+    plan: { family, band, capacity, entriesUsed: held.size, selected, inPlace, notEnforced },
     fills,
     deletes,
     foreign,

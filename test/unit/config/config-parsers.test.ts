@@ -166,6 +166,7 @@ describe('parseTargets / parseEnforcement', () => {
       maxMutationsPerRun: 40,
       dryRun: false,
       ruleQuota: 20,
+      minBanPrefix: { ipv4: 16, ipv6: 48 },
     });
     const { problems } = parseEnforcement({
       schedule: 'every minute',
@@ -174,5 +175,24 @@ describe('parseTargets / parseEnforcement', () => {
       aggregate: { ipv4Prefix: 33 },
     });
     expect(problems).toHaveLength(4);
+  });
+
+  it('enforcement.minBanPrefix: the enforcer floor, and no aggregate broader than it', () => {
+    expect(parseEnforcement({ minBanPrefix: { ipv4: 20 } }).value?.minBanPrefix).toEqual({
+      ipv4: 20,
+      ipv6: 48,
+    });
+    const { problems } = parseEnforcement({
+      minBanPrefix: { ipv4: 33, ipv6: 'x', v4: 1 },
+    });
+    expect(problems).toEqual([
+      'enforcement.minBanPrefix.v4: unknown key',
+      'enforcement.minBanPrefix.ipv4: must be within 1-32, got 33',
+      'enforcement.minBanPrefix.ipv6: must be within 1-128, got "x"',
+    ]);
+    expect(parseEnforcement({ aggregate: { ipv4Prefix: 12, ipv6Prefix: 40 } }).problems).toEqual([
+      'enforcement.aggregate.ipv4Prefix: /12 is broader than minBanPrefix.ipv4 /16 (the enforcer would refuse the aggregate)',
+      'enforcement.aggregate.ipv6Prefix: /40 is broader than minBanPrefix.ipv6 /48 (the enforcer would refuse the aggregate)',
+    ]);
   });
 });

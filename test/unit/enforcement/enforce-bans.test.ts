@@ -65,6 +65,7 @@ function fixture(
       store,
       nacls: acls,
       jails: [{ name: 'sip', deny: { kind: 'all' } }],
+      ignoreip: [],
       targets: [target()],
       settings: {
         schedule: 'rate(1 minute)',
@@ -115,6 +116,8 @@ describe('enforceBans', () => {
     expect(report.mutations).toBe(18);
     expect(report.nacls[0]?.ipv4).toEqual({
       capacity: 18,
+      entriesUsed: 18,
+      bans: 200,
       enforced: 18,
       pending: 0,
       notEnforced: 182,
@@ -195,8 +198,11 @@ describe('enforceBans', () => {
     const f = fixture();
     await seed(f.store, hostBans(10));
     const report = await enforceBans(f.deps({ jails: [{ name: 'sip', deny: SIP_DENY }] }));
+    // Capacity and use count entries (18 of 18), the rest counts bans (9 of 10 enforced).
     expect(report.nacls[0]?.ipv4).toEqual({
       capacity: 18,
+      entriesUsed: 18,
+      bans: 10,
       enforced: 9,
       pending: 0,
       notEnforced: 1,
@@ -402,14 +408,16 @@ describe('enforceBans', () => {
     expect(report.nacls[0]?.ipv6).toMatchObject({ enforced: 1, notEnforced: 0 });
   });
 
-  it('reports a quota smaller than configured and does not loop', async () => {
+  it('a quota smaller than configured lowers the capacity: the rest is not enforced, not pending', async () => {
     const f = fixture({ ruleQuota: 40, twinQuota: 6 });
     await seed(f.store, hostBans(10));
     const report = await enforceBans(f.deps());
     // 6 - default deny - 1 allow = 4 entries fit.
     expect(bandCidrs(f.acls)).toHaveLength(4);
     expect(report.nacls[0]?.warnings?.[0]).toMatch(/NetworkAclEntryLimitExceeded/);
-    expect(report.pending).toBe(6);
+    expect(report.pending).toBe(0);
+    expect(report.notEnforced).toBe(6);
+    expect(report.nacls[0]?.ipv4).toMatchObject({ capacity: 4, enforced: 4, notEnforced: 6 });
   });
 
   it('aggregates bans sharing a /24 when configured', async () => {

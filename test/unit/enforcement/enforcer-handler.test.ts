@@ -30,6 +30,7 @@ async function deps(
     store,
     nacls: acls,
     jails: [],
+    ignoreip: [],
     targets: [
       {
         naclId: ACL,
