@@ -8,10 +8,14 @@ import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
 import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
 import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
 import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import { MemoryBanStore } from '../lambda/adapters/memory-ban-store.js';
+import { defaultDenyEntries, MemoryNetworkAcls } from '../lambda/adapters/memory-network-acls.js';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { JailConfig } from '../lambda/config/jail-config.js';
+import type { BanStore } from '../lambda/ports/ban-store.js';
 import { RecordingEnforcementTrigger } from '../lambda/ports/enforcement-trigger.js';
-import type { NaclEntry } from '../lambda/ports/network-acls.js';
+import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
+import type { NaclEntry, NetworkAclPort } from '../lambda/ports/network-acls.js';
 import { type EnforcementReport, enforceBans } from '../lambda/use-cases/enforce-bans.js';
 import {
   type IngestReport,
@@ -51,8 +55,8 @@ export interface EmbeddedPipeline {
   readonly jails: readonly JailRuntime[];
   readonly dynamodb: EmbeddedDynamoDb;
   readonly ec2: LocalEc2;
-  readonly store: DynamoDbBanStore;
-  readonly failures: DynamoDbFailureWindows;
+  readonly store: BanStore;
+  readonly failures: FailureWindowReader;
   readonly clock: SettableClock;
   /** Runs one CloudWatch-style batch through the detector use case at the clock's time. */
   ingest(batch: LogBatch): Promise<IngestReport>;
@@ -63,18 +67,54 @@ export interface EmbeddedPipeline {
   stop(): Promise<void>;
 }
 
+/** The pipeline without its services: what `startEmbedded({ inMemory: true })` gives. */
+export type PipelineCore = Omit<EmbeddedPipeline, 'dynamodb' | 'ec2'>;
+
 export interface EmbeddedOptions {
   readonly config: CloudjailConfig;
   /** Jails to run (default: the configuration's). */
   readonly jails?: readonly JailRuntime[];
   /** Start time of the clock (epoch ms; default 0: replay sets it before the first batch). */
   readonly startAt?: number;
+  /**
+   * Store and NACLs in process memory (MemoryBanStore and MemoryNetworkAcls, the contract twins of
+   * the DynamoDB store and the EC2 adapter) instead of dynalite and the EC2 endpoint over HTTP:
+   * `replay`'s fast path, the same decisions without a request per batch.
+   */
+  readonly inMemory?: boolean;
 }
 
-export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedPipeline> {
-  const { config } = options;
-  const jails = options.jails ?? jailRuntimes(config.jails);
-  const clock = new SettableClock(options.startAt ?? 0);
+interface Backend {
+  readonly dynamodb: EmbeddedDynamoDb | undefined;
+  readonly ec2: LocalEc2 | undefined;
+  readonly store: BanStore;
+  readonly failures: FailureWindowReader;
+  readonly nacls: NetworkAclPort;
+  entries(naclId: string): NaclEntry[];
+  stop(): Promise<void>;
+}
+
+function memoryBackend(config: CloudjailConfig): Backend {
+  const store = new MemoryBanStore();
+  const nacls = new MemoryNetworkAcls({
+    ruleQuota: config.enforcement.ruleQuota,
+    acls: config.targets.map((t) => ({
+      naclId: t.naclId,
+      entries: [...(sampleAcl(t.naclId).entries ?? []), ...defaultDenyEntries()],
+    })),
+  });
+  return {
+    dynamodb: undefined,
+    ec2: undefined,
+    store,
+    failures: store,
+    nacls,
+    entries: (naclId) => nacls.entries(naclId),
+    stop: async () => {},
+  };
+}
+
+async function serviceBackend(config: CloudjailConfig): Promise<Backend> {
   const dynamodb = await startEmbeddedDynamoDb();
   let ec2: LocalEc2;
   try {
@@ -87,9 +127,29 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
     throw e;
   }
   const client = dynamodb.client();
-  const store = new DynamoDbBanStore(client, dynamodb.tableName);
-  const failures = new DynamoDbFailureWindows(client, dynamodb.tableName);
-  const nacls = new Ec2NetworkAcls({ client: ec2.client() });
+  return {
+    dynamodb,
+    ec2,
+    store: new DynamoDbBanStore(client, dynamodb.tableName),
+    failures: new DynamoDbFailureWindows(client, dynamodb.tableName),
+    nacls: new Ec2NetworkAcls({ client: ec2.client() }),
+    entries: (naclId) => ec2.entries(naclId),
+    async stop() {
+      await Promise.all([ec2.stop(), dynamodb.stop()]);
+    },
+  };
+}
+
+export async function startEmbedded(
+  options: EmbeddedOptions & { readonly inMemory: true },
+): Promise<PipelineCore>;
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedPipeline>;
+export async function startEmbedded(options: EmbeddedOptions): Promise<PipelineCore> {
+  const { config } = options;
+  const jails = options.jails ?? jailRuntimes(config.jails);
+  const clock = new SettableClock(options.startAt ?? 0);
+  const backend = options.inMemory ? memoryBackend(config) : await serviceBackend(config);
+  const { dynamodb, ec2, store, failures, nacls } = backend;
   const trigger = new RecordingEnforcementTrigger();
   const now = () => clock.now();
   // The detector caches the runtime allowlist (per container, a minute); here it is read once
@@ -103,8 +163,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
   return {
     config,
     jails,
-    dynamodb,
-    ec2,
+    ...(dynamodb && ec2 ? { dynamodb, ec2 } : {}),
     store,
     failures,
     clock,
@@ -133,14 +192,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
       ),
     inboundEntries: () =>
       config.targets.flatMap((t) =>
-        ec2
+        backend
           .entries(t.naclId)
           .filter((e) => !e.egress)
           .sort((a, b) => a.ruleNumber - b.ruleNumber)
           .map((e) => ({ ...e, naclId: t.naclId })),
       ),
     async stop() {
-      await Promise.all([ec2.stop(), dynamodb.stop()]);
+      await backend.stop();
     },
   };
 }

@@ -13,8 +13,9 @@ import type {
   PutBanResult,
   RecordedFailures,
 } from '../ports/ban-store.js';
+import type { FailingAddress, FailureWindowReader } from '../ports/failure-windows.js';
 
-export class MemoryBanStore implements BanStore {
+export class MemoryBanStore implements BanStore, FailureWindowReader {
   private readonly windows = new Map<string, Map<string, number>>();
   private readonly bans = new Map<string, Ban>();
   private readonly ignores = new Map<string, IgnoreEntry>();
@@ -42,6 +43,23 @@ export class MemoryBanStore implements BanStore {
       if (known === undefined || f.time < known) w.set(f.id, f.time);
     }
     return { failures: [...w].map(([id, time]) => ({ id, time })), added };
+  }
+
+  async failingAddresses(jail: string, since: number): Promise<readonly FailingAddress[]> {
+    const out: FailingAddress[] = [];
+    for (const [key, w] of this.windows) {
+      const [j, address] = key.split('\u0000') as [string, string];
+      if (j !== jail) continue;
+      let failures = 0;
+      let last = Number.NEGATIVE_INFINITY;
+      for (const time of w.values()) {
+        if (time < since) continue;
+        failures++;
+        if (time > last) last = time;
+      }
+      if (failures > 0) out.push({ address, failures, lastFailureAt: last });
+    }
+    return out;
   }
 
   async forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]) {
