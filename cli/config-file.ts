@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type CloudjailConfig, loadCloudjailConfig } from '../lambda/config/cloudjail-config.js';
-import { ConfigError } from '../lambda/core/errors.js';
+import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import { type CloudjailConfig, parseCloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import { CloudjailError, ConfigError } from '../lambda/core/errors.js';
 import { CONFIG_CONTEXT_KEY } from '../lib/outputs.js';
 import { CliError } from './exit-codes.js';
 
@@ -37,10 +38,31 @@ export function loadConfigFile(path: string = SAMPLE_CONFIG): LoadedConfig {
     context && typeof context === 'object' && CONFIG_CONTEXT_KEY in context
       ? context[CONFIG_CONTEXT_KEY]
       : json;
-  try {
-    return { path, raw, config: loadCloudjailConfig(raw) };
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`${path}: ${e.message}`);
-    throw e;
+  // Every problem at once: the configuration's and its filters' (each loaded as replay will).
+  const parsed = parseCloudjailConfig(raw);
+  const problems = [...parsed.problems, ...filterProblems(raw)];
+  if (!parsed.value || problems.length > 0) {
+    throw new CliError(
+      `${path}: ${new ConfigError(problems.length > 0 ? problems : ['configuration could not be read'], 'cloudjail configuration').message}`,
+    );
   }
+  return { path, raw, config: parsed.value };
+}
+
+/** Loads the filter of every jail that names one: `jails[i].filter (jail "x"): …` per failure. */
+export function filterProblems(raw: unknown): string[] {
+  const jails = (raw as { jails?: unknown } | null)?.jails;
+  if (!Array.isArray(jails)) return [];
+  return jails.flatMap((jail, index) => {
+    const { name, filter } = (jail ?? {}) as { name?: unknown; filter?: unknown };
+    if (typeof filter !== 'string' || filter.trim() === '') return [];
+    try {
+      loadBuiltinOrFileFilter(filter);
+      return [];
+    } catch (e) {
+      if (!(e instanceof CloudjailError)) throw e;
+      const jailName = typeof name === 'string' ? ` (jail ${JSON.stringify(name)})` : '';
+      return [`jails[${index}].filter${jailName}: ${e.message}`];
+    }
+  });
 }

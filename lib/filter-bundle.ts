@@ -124,7 +124,8 @@ export function planFilterBundle(
     const localPath = (message: string) => {
       let out = message;
       for (const [relative, local] of reads) out = out.replaceAll(`${prefix}${relative}`, local);
-      return out;
+      // Anything else of the Lambda's directory is looked for among the built-ins on this machine.
+      return out.replaceAll(prefix, `${builtinDir.replace(/\/+$/, '')}/`);
     };
     try {
       loadFilter(lambdaSpec, { files: view, filterDir: lambdaDir });
