@@ -2,9 +2,10 @@
  * The stack `cdk deploy` deploys: one Cloudjail construct plus the CloudFormation outputs the CLI
  * reads (see outputs.ts).
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Cloudjail, type CloudjailProps } from './cloudjail.js';
+import { placeholderTargets } from './context-config.js';
 import { STACK_OUTPUTS } from './outputs.js';
 
 export interface CloudjailStackProps extends StackProps, CloudjailProps {}
@@ -32,5 +33,12 @@ export class CloudjailStack extends Stack {
     output(STACK_OUTPUTS.topicArn, jail.topic.topicArn, 'SNS topic: one message per ban/unban');
     output(STACK_OUTPUTS.alarmTopicArn, jail.alarmTopic.topicArn, 'SNS topic of the alarms');
     output(STACK_OUTPUTS.config, jail.configJson, 'Validated cloudjail configuration (JSON)');
+    // cdk.json ships a placeholder NACL id: synth works offline with it, a deploy would fail late.
+    for (const naclId of placeholderTargets(jail.config)) {
+      Annotations.of(this).addWarningV2(
+        'cloudjail:placeholder-nacl',
+        `targets: ${naclId} is the placeholder id of the shipped cdk.json; replace it with your network ACL's id (acl-...) before \`cdk deploy\``,
+      );
+    }
   }
 }

@@ -223,6 +223,9 @@ async function runRegex(
   options: RegexOptions,
   moduleUrl: string | undefined,
 ): Promise<void> {
+  if (input !== '-' && existsSync(input) && statSync(input).isDirectory()) {
+    throw new CliError(`${input} is a directory, not a log file`);
+  }
   const json = options.json ?? false;
   const matcherOptions = {
     timeZone: options.timezone ?? 'UTC',

@@ -15,7 +15,7 @@ import { formatDuration } from '../../lambda/core/policy/duration.js';
 import type { PipelineCore } from '../../local/embedded.js';
 import type { ReplayResult, ReplaySource } from '../../local/replay-log.js';
 import { loadConfigFile } from '../config-file.js';
-import { CliError } from '../exit-codes.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { banLine, cidrAddress, formatTime, naclTable } from '../format.js';
 import { durationOption, integerOption, printJson, printLines } from '../input.js';
 
@@ -76,7 +76,7 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExit codes: 0 done (banned or not), 2 bad input (file, filter, option, configuration), 1 unexpected.',
+      '\nExit codes: 0 done (banned or not), 2 bad input (file, filter, option, configuration), 4 unknown jail, 1 unexpected.',
     )
     .action(async (log: string, options: ReplayOptions) => {
       await runReplay(log, options);
@@ -111,6 +111,7 @@ export function selectJails(config: CloudjailConfig, options: JailSelection): Ja
     if (!jail) {
       throw new CliError(
         `--jail: no jail ${JSON.stringify(options.jail)} in the configuration (jails: ${config.jails.map((j) => j.name).join(', ')})`,
+        ExitCode.NotFound,
       );
     }
     base = [jail];
@@ -128,6 +129,7 @@ export function replayConfig(
 
 export function checkLogFile(path: string): void {
   if (!existsSync(path)) throw new CliError(`log file not found: ${path}`);
+  if (statSync(path).isDirectory()) throw new CliError(`${path} is a directory, not a log file`);
   if (!statSync(path).isFile()) throw new CliError(`not a file: ${path}`);
 }
 

@@ -65,7 +65,7 @@ async function runUnban(address: string | undefined, options: UnbanOptions): Pro
     if (outcome.released.length === 0 && cidr) {
       const hint =
         outcome.coveredBy.length > 0
-          ? `; it is inside ${outcome.coveredBy.map((b) => `${b.cidr} [${b.jail}]`).join(', ')}: unban that range, or \`cloudjail ignore add ${cidrAddress(cidr.text)}\``
+          ? `; it is inside ${outcome.coveredBy.map((b) => `${b.cidr} [${b.jail}]`).join(', ')}, which still blocks it (\`ignore add\` would not lift that deny entry): \`cloudjail unban ${outcome.coveredBy[0]?.cidr}\` lifts the whole range, then ban again the parts that should stay blocked`
           : '';
       if (options.json) printJson({ released: [], coveredBy: outcome.coveredBy });
       throw new CliError(

@@ -9,9 +9,9 @@ import { FilterError, type FilterErrorLocation } from '../errors.js';
 import { requiredLiterals } from './literals.js';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
-const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
-const R_IP4 = String.raw`(?:::f{4,6}:)?(?P<ip4>${IP4})`;
-const R_IP6 = String.raw`(?P<ip6>${IP6})`;
+const IP6 = `(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
+const R_IP4 = `(?:::f{4,6}:)?(?P<ip4>${IP4})`;
+const R_IP6 = `(?P<ip6>${IP6})`;
 const R_DNS = String.raw`(?P<dns>[\w\-.^_]*\w)`;
 const R_CIDR = String.raw`(?P<cidr>\d+)`;
 const R_ADDR = String.raw`\[?(?:${R_IP4}|${R_IP6})\]?`;
