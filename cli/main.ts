@@ -11,6 +11,7 @@ import { register as registerIgnore } from './commands/ignore.js';
 import { register as registerLocal } from './commands/local.js';
 import { register as registerRegex } from './commands/regex.js';
 import { register as registerReplay } from './commands/replay.js';
+import { register as registerSet } from './commands/set.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerUnban } from './commands/unban.js';
 import { runProgram } from './run-program.js';
@@ -23,6 +24,7 @@ const commands: RegisterCommand[] = [
   registerBan,
   registerUnban,
   registerIgnore,
+  registerSet,
   registerRegex,
   registerReplay,
   registerDemo,

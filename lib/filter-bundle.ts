@@ -78,6 +78,7 @@ export function planFilterBundle(
   const prefix = `${lambdaDir.replace(/\/+$/, '')}/`;
   const plans = specs.map((spec, index): FilterBundlePlan | undefined => {
     const at = `jails[${index}].filter`;
+    if (spec === '') return undefined; // a jail for manual bans only: no filter to ship
     const file = userFilterPath(spec);
     let lambdaSpec = spec;
     let userDir: string | undefined;

@@ -39,10 +39,12 @@ export class SettableClock {
 
 /** Builds the detector's jails (filters loaded once) from a validated configuration. */
 export function jailRuntimes(jails: readonly JailConfig[]): JailRuntime[] {
-  return jails.map((config) => {
-    const filter = loadBuiltinOrFileFilter(config.filter);
-    return { config, createMatcher: () => filter.createMatcher({ timeZone: config.timezone }) };
-  });
+  return jails
+    .filter((config) => config.filter !== '')
+    .map((config) => {
+      const filter = loadBuiltinOrFileFilter(config.filter);
+      return { config, createMatcher: () => filter.createMatcher({ timeZone: config.timezone }) };
+    });
 }
 
 /** One inbound entry of a NACL, with the NACL's id (what the demo and `replay` print). */
@@ -154,11 +156,19 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<PipelineC
   const now = () => clock.now();
   // The detector caches the runtime allowlist (per container, a minute); here it is read once
   // per clock minute, so a long replay does not pay a store request per batch.
-  let ignores: { minute: number; entries: ReturnType<typeof store.listIgnores> } | undefined;
-  const runtimeIgnores = () => {
+  let ignores:
+    | {
+        minute: number;
+        entries: ReturnType<typeof store.listIgnores>;
+        overrides: ReturnType<typeof store.listJailOverrides>;
+      }
+    | undefined;
+  const runtimeState = () => {
     const minute = Math.floor(clock.now() / 60_000);
-    if (ignores?.minute !== minute) ignores = { minute, entries: store.listIgnores() };
-    return ignores.entries;
+    if (ignores?.minute !== minute) {
+      ignores = { minute, entries: store.listIgnores(), overrides: store.listJailOverrides() };
+    }
+    return ignores;
   };
   return {
     config,
@@ -173,7 +183,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<PipelineC
         trigger,
         jails,
         ignoreip: config.ignoreip,
-        runtimeIgnores,
+        runtimeIgnores: () => runtimeState().entries,
+        jailOverrides: () => runtimeState().overrides,
         now,
       }),
     enforce: (opts = {}) =>

@@ -115,7 +115,7 @@ export function selectJails(config: CloudjailConfig, options: JailSelection): Ja
       );
     }
     base = [jail];
-  } else base = config.jails;
+  } else base = config.jails.filter((j) => j.filter !== '');
   return base.map((j) => ({ ...j, ...overrides, logGroups: [REPLAY_LOG_GROUP] }));
 }
 

@@ -20,6 +20,7 @@ import {
 import { CliError, ExitCode } from '../exit-codes.js';
 import { cidrAddress, formatExpiry, formatTime } from '../format.js';
 import { printJson, printLines } from '../input.js';
+import { jailSettings, settingsLines } from '../jail-settings.js';
 
 interface StatusOptions extends ConnectionOptions {
   readonly json?: boolean;
@@ -108,8 +109,10 @@ async function detail(ctx: CliContext, jail: string, options: StatusOptions): Pr
       ExitCode.NotFound,
     );
   }
+  const cfg = ctx.config.jails.find((j) => j.name === jail);
+  const settings = cfg ? jailSettings(cfg, await ctx.store.listJailOverrides()) : undefined;
   if (options.json) {
-    printJson(status);
+    printJson({ ...status, ...(settings ? { settings } : {}) });
     return;
   }
   const now = ctx.now();
@@ -138,5 +141,6 @@ async function detail(ctx: CliContext, jail: string, options: StatusOptions): Pr
       lines.push(`  ${f.address}  ${f.failures} failure(s), last ${formatTime(f.lastFailureAt)}`);
     }
   }
+  if (settings) lines.push('', ...settingsLines(settings));
   printLines(lines);
 }

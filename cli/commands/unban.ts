@@ -3,8 +3,9 @@
  * waits for it and prints what left the NACLs. Nothing to unban exits 4.
  */
 import type { Command } from 'commander';
-import { MANUAL_JAIL } from '../../lambda/core/ban.js';
+import { type Ban, MANUAL_JAIL } from '../../lambda/core/ban.js';
 import { manualUnban } from '../../lambda/use-cases/manual-ban.js';
+import { readAddressList } from '../address-list.js';
 import { addConnectionOptions, type ConnectionOptions, withContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { cidrAddress, denyLocations, enforcementLines } from '../format.js';
@@ -14,6 +15,7 @@ interface UnbanOptions extends ConnectionOptions {
   readonly all?: boolean;
   readonly jail?: string;
   readonly json?: boolean;
+  readonly file?: string;
 }
 
 export function register(program: Command): void {
@@ -23,6 +25,7 @@ export function register(program: Command): void {
       .description('end bans now: release them, run the enforcer, print the outcome')
       .argument('[address]', 'IPv4/IPv6 address or CIDR of the ban')
       .option('--all', 'every active ban (of --jail, if given)')
+      .option('--file <list>', 'unban every address of this file ("-": stdin), one enforcer run')
       .option('--jail <jail>', 'only bans of this jail')
       .option('--json', 'one JSON object on stdout: {"released", "enforcement"}'),
   )
@@ -31,6 +34,13 @@ export function register(program: Command): void {
       '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 1 store/AWS/enforcer error.',
     )
     .action(async (address: string | undefined, options: UnbanOptions) => {
+      if (options.file !== undefined) {
+        if (address !== undefined || options.all) {
+          throw new CliError('give one of an address, --all or --file');
+        }
+        await runUnbanList(options.file, options);
+        return;
+      }
       await runUnban(address, options);
     });
 }
@@ -89,5 +99,37 @@ async function runUnban(address: string | undefined, options: UnbanOptions): Pro
     }
     lines.push('enforcer:', ...enforcementLines(report));
     printLines(lines);
+  });
+}
+
+/** `unban --file LIST`: every address released, then one enforcer run. */
+async function runUnbanList(file: string, options: UnbanOptions): Promise<void> {
+  const cidrs = await readAddressList(file);
+  await withContext(options, async (ctx) => {
+    const released: Ban[] = [];
+    const notBanned: string[] = [];
+    for (const cidr of cidrs) {
+      const outcome = await manualUnban(
+        { cidr, ...(options.jail !== undefined ? { jail: options.jail } : {}) },
+        { store: ctx.store, now: () => ctx.now() },
+      );
+      released.push(...outcome.released);
+      if (outcome.released.length === 0) notBanned.push(cidr.text);
+    }
+    if (released.length === 0) {
+      if (options.json) printJson({ released: [], notBanned });
+      throw new CliError(`none of the ${cidrs.length} address(es) is banned`, ExitCode.NotFound);
+    }
+    const report = await ctx.enforce(`cloudjail unban --file (${cidrs.length} address(es))`);
+    if (options.json) {
+      printJson({ released, notBanned, enforcement: report });
+      return;
+    }
+    printLines([
+      `released ${released.length} ban(s)${notBanned.length > 0 ? `; not banned: ${notBanned.map(cidrAddress).join(', ')}` : ''}`,
+      ...released.map((b) => `  ${cidrAddress(b.cidr)} [${b.jail}]`),
+      'enforcer (one run):',
+      ...enforcementLines(report),
+    ]);
   });
 }

@@ -22,6 +22,8 @@ export const ITEM = {
   ignore: 'IGNORE',
   /** pk = STATS, sk = <jail>: counters. */
   stats: 'STATS',
+  /** pk = OVERRIDE, sk = <jail>: runtime settings (`cloudjail set`). */
+  override: 'OVERRIDE',
 } as const;
 
 /** How long an ended ban stays readable as history (escalation needs it). */

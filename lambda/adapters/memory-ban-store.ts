@@ -5,10 +5,12 @@
  */
 import { type Ban, isBanActive } from '../core/ban.js';
 import type { FailureEvent } from '../core/policy/failure-window.js';
+import { isEmptyOverride } from '../core/policy/jail-overrides.js';
 import type {
   BanKey,
   BanStore,
   IgnoreEntry,
+  JailOverride,
   JailStats,
   PutBanResult,
   RecordedFailures,
@@ -20,6 +22,7 @@ export class MemoryBanStore implements BanStore, FailureWindowReader {
   private readonly bans = new Map<string, Ban>();
   private readonly ignores = new Map<string, IgnoreEntry>();
   private readonly stats = new Map<string, { failed: number; banned: number }>();
+  private readonly overrides = new Map<string, JailOverride>();
   /** Number of store operations performed (one per method call). */
   calls = 0;
 
@@ -132,6 +135,17 @@ export class MemoryBanStore implements BanStore, FailureWindowReader {
   async listIgnores(): Promise<readonly IgnoreEntry[]> {
     this.calls++;
     return [...this.ignores.values()];
+  }
+
+  async putJailOverride(override: JailOverride): Promise<void> {
+    this.calls++;
+    if (isEmptyOverride(override)) this.overrides.delete(override.jail);
+    else this.overrides.set(override.jail, { ...override });
+  }
+
+  async listJailOverrides(): Promise<readonly JailOverride[]> {
+    this.calls++;
+    return [...this.overrides.values()].map((o) => ({ ...o }));
   }
 
   async addStats(jail: string, failed: number, banned: number): Promise<void> {
