@@ -39,6 +39,9 @@ import { planFilterBundle } from './filter-bundle.js';
 import { subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
+  DETECTOR_READ_ACTIONS,
+  DETECTOR_WRITE_ACTIONS,
+  detectorLeadingKeys,
   enforcementSchedule,
   jailFilterSpec,
   jailName,
@@ -515,7 +518,7 @@ export class Cloudjail extends Construct {
     // --- Permissions (least privilege) -------------------------------------------------------
     // The item operations the store adapters use, on the table (and its indexes, if any); not
     // grantReadWriteData, which adds Scan, batch writes, DescribeTable and stream reads.
-    for (const fn of [this.detector, this.enforcer]) {
+    for (const fn of [this.enforcer]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'TableItemsOnly',
@@ -526,6 +529,21 @@ export class Cloudjail extends Construct {
               (index) => `${this.table.tableArn}/index/${index.indexName}`,
             ),
           ],
+        }),
+      );
+    }
+    // The detector: only the partition keys it uses (dynamodb:LeadingKeys), no DeleteItem.
+    const leadingKeys = detectorLeadingKeys(this.config);
+    for (const [sid, actions, keys] of [
+      ['DetectorReadsItsKeysOnly', DETECTOR_READ_ACTIONS, leadingKeys.read],
+      ['DetectorWritesItsKeysOnly', DETECTOR_WRITE_ACTIONS, leadingKeys.write],
+    ] as const) {
+      this.detector.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid,
+          actions: [...actions],
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': keys } },
         }),
       );
     }

@@ -47,6 +47,26 @@ export const TABLE_DATA_ACTIONS = [
   'dynamodb:DeleteItem',
 ] as const;
 
+/**
+ * The detector's share of the table (lambda/use-cases/ingest-log-events.ts through the DynamoDB
+ * store): it reads failure windows, ban records and the runtime allowlist, and writes failure
+ * windows, ban records and counters; never deletes an item, never writes the allowlist. Granted
+ * with `dynamodb:LeadingKeys` conditions on exactly these partition keys (test/infra/
+ * detector-leading-keys.test.ts), so a compromised detector cannot allowlist an address.
+ */
+export const DETECTOR_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+] as const;
+export const DETECTOR_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+/** The partition keys the detector reads and writes: exact values (jail names hold no wildcard). */
+export function detectorLeadingKeys(config: CloudjailConfig): { read: string[]; write: string[] } {
+  const windows = config.jails.map((jail) => `${ITEM.failurePrefix}${jail.name}`);
+  return { read: [...windows, ITEM.ban, ITEM.ignore], write: [...windows, ITEM.ban, ITEM.stats] };
+}
+
 /** CloudWatch metrics (Powertools EMF) the handlers emit; alarms and the dashboard use them. */
 export const METRICS = {
   namespace: 'cloudjail',

@@ -77,7 +77,9 @@ async function* fileLines(
 
 /**
  * Events of one file with their log time: a line's own date, else the previous line's time
- * (continuation lines), else `fallback` until the first dated line.
+ * (continuation lines), else `fallback` until the first dated line. A line dated before the one
+ * above it keeps its own date (rotated files concatenated out of order, a restored backup), as
+ * the CloudWatch agent's `timestamp_format` would: each failure keeps its own time.
  */
 async function* timedEvents(
   source: ReplaySource,
@@ -99,10 +101,9 @@ async function* timedEvents(
     seen.lines++;
     const date = detector.detect(line, last ?? fallback);
     if (date && Number.isFinite(date.time)) {
-      // Clocks never run backwards inside one file: an out-of-order line keeps the latest time.
-      last = last === undefined ? date.time : Math.max(last, date.time);
+      last = date.time;
       seen.from = seen.from === null ? date.time : Math.min(seen.from, date.time);
-      seen.to = seen.to === null ? last : Math.max(seen.to, last);
+      seen.to = seen.to === null ? date.time : Math.max(seen.to, date.time);
     }
     yield { source: index, id: `${index}:${n}`, timestamp: last ?? fallback, message: line };
   }
@@ -209,7 +210,7 @@ export async function replayLogs(
     if (
       first &&
       (event.source !== first.source ||
-        event.timestamp - first.timestamp > MAX_BATCH_SPAN_MS ||
+        Math.abs(event.timestamp - first.timestamp) > MAX_BATCH_SPAN_MS ||
         batch.length >= MAX_BATCH_EVENTS)
     ) {
       await flush();

@@ -18,11 +18,12 @@ import type { BanStore, IgnoreEntry, JailOverride } from '../ports/ban-store.js'
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
 import {
   type IngestDeps,
+  IngestFailedError,
   type IngestReport,
   ingestLogEvents,
   type JailRuntime,
 } from '../use-cases/ingest-log-events.js';
-import { decodeSubscription, PayloadError } from './decode-subscription.js';
+import { decodeSubscription, isControlMessage, PayloadError } from './decode-subscription.js';
 
 export interface DetectorDeps {
   readonly store: BanStore;
@@ -46,7 +47,7 @@ export interface DetectorLogger {
 }
 
 export interface DetectorResult {
-  readonly status: 'ingested' | 'control-message' | 'malformed';
+  readonly status: 'ingested' | 'control-message' | 'malformed' | 'unrouted';
   readonly report?: IngestReport;
 }
 
@@ -109,7 +110,38 @@ export function createDetectorHandler(build: () => DetectorDeps) {
       metrics.publishStoredMetrics();
       return { status: 'malformed' };
     }
-    if (batch === null) return { status: 'control-message' };
+    if (isControlMessage(batch)) {
+      // CloudWatch's reachability check: never data. Events in it that are not the check's own
+      // text would be lost silently, so they are reported.
+      if (batch.unexpectedEvents > 0) {
+        logger.warn('CONTROL_MESSAGE carries log events; not ingested', {
+          events: batch.events,
+          unexpectedEvents: batch.unexpectedEvents,
+        });
+        metrics.addMetric('ControlMessageEventsIgnored', MetricUnit.Count, batch.unexpectedEvents);
+      } else {
+        logger.info('CONTROL_MESSAGE (CloudWatch reachability check) skipped', {
+          events: batch.events,
+        });
+      }
+      metrics.addMetric('ControlMessages', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+      return { status: 'control-message' };
+    }
+    const logGroup = batch.logGroup;
+    if (!d.jails.some((j) => j.config.logGroups.includes(logGroup))) {
+      // A subscription the configuration does not know (a stale or hand-made filter): its
+      // failures would count nowhere, so say so instead of reporting zero failures.
+      logger.warn('no jail reads this log group; batch not counted', {
+        logGroup,
+        logStream: batch.logStream,
+        events: batch.events.length,
+      });
+      metrics.addDimension('logGroup', logGroup);
+      metrics.addMetric('BatchesUnrouted', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+      return { status: 'unrouted' };
+    }
     const ingestDeps: IngestDeps = {
       store: d.store,
       trigger: d.trigger,
@@ -141,21 +173,20 @@ export function createDetectorHandler(build: () => DetectorDeps) {
       report = await ingestLogEvents(batch, ingestDeps);
     } catch (e) {
       // A store outage: fail the invocation so Lambda retries the batch (counting is idempotent).
+      // What was recorded before it is published: the retry will not count it again.
+      if (e instanceof IngestFailedError) publishReport(metrics, logGroup, e.report);
       logger.error('batch failed; it will be retried', {
         logGroup: batch.logGroup,
         logStream: batch.logStream,
         events: batch.events.length,
+        ...(e instanceof IngestFailedError
+          ? { newFailures: e.report.newFailures, bans: e.report.bans.length }
+          : {}),
         error: (e as Error).message,
       });
       throw e;
     }
-    metrics.addDimension('logGroup', batch.logGroup);
-    metrics.addMetric('FailuresMatched', MetricUnit.Count, report.failures);
-    metrics.addMetric('FailuresAllowlisted', MetricUnit.Count, report.allowlisted);
-    metrics.addMetric('FailuresNew', MetricUnit.Count, report.newFailures);
-    metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
-    metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
-    metrics.publishStoredMetrics();
+    publishReport(metrics, logGroup, report);
     logger.info('batch ingested', {
       logGroup: batch.logGroup,
       logStream: batch.logStream,
@@ -164,12 +195,25 @@ export function createDetectorHandler(build: () => DetectorDeps) {
       newFailures: report.newFailures,
       allowlisted: report.allowlisted,
       skippedEvents: report.skippedEvents,
+      clampedFailures: report.clampedFailures,
       pairs: report.pairs,
       alreadyBanned: report.alreadyBanned,
       bans: report.bans.length,
     });
     return { status: 'ingested', report };
   };
+}
+
+/** The batch's EMF metrics (dimension logGroup). */
+function publishReport(metrics: Metrics, logGroup: string, report: IngestReport): void {
+  metrics.addDimension('logGroup', logGroup);
+  metrics.addMetric('FailuresMatched', MetricUnit.Count, report.failures);
+  metrics.addMetric('FailuresAllowlisted', MetricUnit.Count, report.allowlisted);
+  metrics.addMetric('FailuresNew', MetricUnit.Count, report.newFailures);
+  metrics.addMetric('BansCreated', MetricUnit.Count, report.bans.length);
+  metrics.addMetric('EventsSkipped', MetricUnit.Count, report.skippedEvents);
+  metrics.addMetric('FailuresClamped', MetricUnit.Count, report.clampedFailures);
+  metrics.publishStoredMetrics();
 }
 
 function buildFromEnvironment(): DetectorDeps {

@@ -73,6 +73,22 @@ export interface IngestReport {
   readonly bans: readonly Ban[];
   /** Failures from addresses already banned in that jail. */
   readonly alreadyBanned: number;
+  /** Failures dated more than MAX_FUTURE_MS after arrival, counted at arrival time instead. */
+  readonly clampedFailures: number;
+}
+
+/**
+ * A store error that failed the batch after part of it was recorded: `report` says what was (the
+ * counters and the enforcer trigger already reflect it). The message is the store error's.
+ */
+export class IngestFailedError extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly report: IngestReport,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+    this.name = 'IngestFailedError';
+  }
 }
 
 /**
@@ -81,6 +97,19 @@ export interface IngestReport {
  * the date detector picked up would move failures out of each other's window).
  */
 export const LINE_DATE_TOLERANCE_MS = 15 * 60_000;
+
+/**
+ * A failure may be dated at most this far after the batch's arrival (`now`); a later time (a host
+ * clock years ahead, a forged timestamp) is clamped to the arrival time. Unclamped, its ban's
+ * `lastFailureAt` would lie in the future and, as the floor below which failures no longer count,
+ * block every real re-ban for the record's lifetime. Earlier times are kept: late batches count by
+ * their own event time by design, and a time in the past only moves a failure out of windows.
+ */
+export const MAX_FUTURE_MS = 15 * 60_000;
+/** Timestamps beyond JavaScript's Date range (±8.64e15 ms) are malformed, not dates. */
+const MAX_TIMESTAMP_MS = 8.64e15;
+/** Ids of failures consumed by earlier bans a re-ban's record keeps (redeliveries count nothing). */
+const MAX_CONSUMED_HISTORY = 400;
 
 /** How long a failure window outlives its latest failure before TTL may delete it, beyond findtime. */
 const WINDOW_GRACE_MS = 3_600_000;
@@ -107,7 +136,8 @@ interface Recorded {
 
 /**
  * Runs `fn` over items with at most `limit` in flight, in order of the items. The first failure
- * rejects the whole run and stops starting new items (the invocation is failing anyway).
+ * stops starting new items; the run rejects with it once the items in flight have settled (so the
+ * caller can account for every write that did happen before it fails the invocation).
  */
 export async function mapLimit<T, R>(
   items: readonly T[],
@@ -117,14 +147,15 @@ export async function mapLimit<T, R>(
   const results: R[] = new Array(items.length);
   let next = 0;
   let failed = false;
+  let error: unknown;
   const worker = async () => {
     while (!failed && next < items.length) {
       const i = next++;
       try {
         results[i] = await fn(items[i] as T);
       } catch (e) {
+        if (!failed) error = e;
         failed = true;
-        throw e;
       }
     }
   };
@@ -133,6 +164,7 @@ export async function mapLimit<T, R>(
     items.length,
   );
   await Promise.all(Array.from({ length: workers }, worker));
+  if (failed) throw error;
   return results;
 }
 
@@ -226,7 +258,7 @@ async function decideBan(
       logGroup: batch.logGroup,
       logStream: batch.logStream,
       lastFailureAt,
-      ...(alone ? { consumedFailureIds: c.stored.map((f) => f.id) } : {}),
+      ...consumedIds(alone ? c.stored.map((f) => f.id) : [], previous),
     };
     const result = await deps.store.putBan(ban, now, previous);
     if (result === 'created') {
@@ -243,7 +275,7 @@ async function decideBan(
       return result;
     }
     if (result === 'already-banned') {
-      if (!alone) report.alreadyBanned += failures.length;
+      report.alreadyBanned += failures.length;
       return result;
     }
     // 'conflict': another writer changed the record since we read it; read it again.
@@ -256,6 +288,21 @@ async function decideBan(
     attempts: MAX_BAN_ATTEMPTS,
   });
   return 'gave-up';
+}
+
+/**
+ * The failure ids a new ban record keeps: those it consumed itself (a batch that banned alone) and
+ * those its predecessor kept, so a batch redelivered after a re-ban still counts nothing twice.
+ */
+function consumedIds(
+  own: readonly string[],
+  previous: Ban | undefined,
+): { consumedFailureIds?: readonly string[] } {
+  const ids = [...new Set([...own, ...(previous?.consumedFailureIds ?? [])])].slice(
+    0,
+    Math.max(own.length, MAX_CONSUMED_HISTORY),
+  );
+  return ids.length > 0 ? { consumedFailureIds: ids } : {};
 }
 
 /** The failure's event time: the line's own date when usable, else the CloudWatch timestamp. */
@@ -276,6 +323,7 @@ function eventProblem(event: unknown): string | undefined {
   if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) {
     return 'no numeric timestamp';
   }
+  if (Math.abs(e.timestamp) > MAX_TIMESTAMP_MS) return 'timestamp out of range';
   return undefined;
 }
 
@@ -298,13 +346,18 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
     newFailures: 0,
     bans: [] as Ban[],
     alreadyBanned: 0,
+    clampedFailures: 0,
   };
   if (jails.length === 0 || batch.events.length === 0) return report;
 
   const events: LogEvent[] = [];
+  const ids = new Set<string>();
   batch.events.forEach((event, index) => {
-    const problem = eventProblem(event);
+    let problem = eventProblem(event);
+    // An id twice in one batch is one event delivered twice: it counts once, as across batches.
+    if (problem === undefined && ids.has(event.id)) problem = 'duplicate event id in the batch';
     if (problem === undefined) {
+      ids.add(event.id);
       events.push(event);
       return;
     }
@@ -371,12 +424,24 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
             p = { jail, address: failure.host, failures: [], matches: [] };
             pending.set(key, p);
           }
-          p.failures.push({ id, time: failureTime(failure.time, event.timestamp) });
+          let time = failureTime(failure.time, event.timestamp);
+          if (time > now + MAX_FUTURE_MS) {
+            time = now;
+            report.clampedFailures++;
+          }
+          p.failures.push({ id, time });
           if (p.matches.length < MAX_MATCHES)
             p.matches.push(failure.line.slice(0, MAX_MATCH_CHARS));
         }
       }
     }
+  }
+  if (report.clampedFailures > 0) {
+    deps.logger?.warn('failures dated in the future counted at arrival time', {
+      ...where,
+      failures: report.clampedFailures,
+      maxFutureMs: MAX_FUTURE_MS,
+    });
   }
   report.pairs = pending.size;
   const concurrency = deps.concurrency ?? 16;
@@ -415,13 +480,17 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
   //    (its failures are consumed by the ban, their ids kept on it); any other records its failures
   //    and reads the whole window back.
   const recorded: Recorded[] = [];
-  await mapLimit(pairs, concurrency, async (c) => {
+  const settled = new Set<Pending>();
+  const recordPair = async (c: (typeof pairs)[number]) => {
     const p = c.pending;
     const cfg = p.jail.config;
-    const previous = recordOf(c);
-    const consumed = new Set(previous?.consumedFailureIds ?? []);
+    let previous = recordOf(c);
     const thinned = thinFailures(p.failures, cfg.maxretry, cfg.findtime);
-    const kept = consumed.size > 0 ? thinned.filter((f) => !consumed.has(f.id)) : thinned;
+    const unconsumed = (record: Ban | undefined) => {
+      const consumed = new Set(record?.consumedFailureIds ?? []);
+      return consumed.size > 0 ? thinned.filter((f) => !consumed.has(f.id)) : thinned;
+    };
+    let kept = unconsumed(previous);
     if (kept.length === 0) {
       // Every failure was consumed by the ban already: a redelivery.
       if (previous && isBanActive(previous, now)) report.alreadyBanned += p.failures.length;
@@ -435,12 +504,20 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       evaluateWindow(kept, cfg.maxretry, cfg.findtime, previous?.lastFailureAt).ban
     ) {
       const alone = { pending: p, cidr: c.cidr, stored: kept };
-      if ((await decide(alone, previous, true)) === 'created') {
+      const outcome = await decide(alone, previous, true);
+      if (outcome === 'created') {
         report.newFailures += p.failures.length;
         countFailed(cfg.name, p.failures.length);
         return;
       }
-      // Not created (a concurrent ban, or the record changed): count through the window.
+      // Not created: a concurrent invocation banned first (possibly with this very batch, which
+      // CloudWatch may deliver to several containers at once) or the record changed. What the
+      // current record consumed is counted already; the rest goes through the window.
+      if (outcome === 'already-banned') settled.add(p); // step 3 would find the same ban
+      [previous] = await deps.store.getBans([{ jail: cfg.name, cidr: c.cidr }]);
+      if (previous) records.set(`${cfg.name}\u0000${c.cidr}`, previous);
+      kept = unconsumed(previous);
+      if (kept.length === 0) return;
     }
     let latest = now;
     for (const f of kept) if (f.time > latest) latest = f.time;
@@ -455,28 +532,43 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
     report.newFailures += fresh;
     countFailed(cfg.name, fresh);
     recorded.push({ pending: p, cidr: c.cidr, stored });
-  });
+  };
 
-  // 3. Windows that hold maxretry failures: decide on the ban records read in step 1.
-  const candidates = recorded.filter(
-    (r): r is Recorded & { cidr: string } =>
-      r.cidr !== undefined &&
-      evaluateWindow(r.stored, r.pending.jail.config.maxretry, r.pending.jail.config.findtime).ban,
-  );
-  await mapLimit(candidates, concurrency, (c) => decide(c, recordOf(c), false));
+  // A store error fails the invocation (Lambda retries the batch), but only after the counters
+  // hold what was written and the enforcer knows of the bans written: the retry finds those
+  // failures recorded and counts nothing twice.
+  let failure: { error: unknown } | undefined;
+  try {
+    await mapLimit(pairs, concurrency, recordPair);
 
-  // 3. Keep windows small: forget failures no decision can need any more.
-  await mapLimit(recorded, concurrency, (r) =>
-    prune(deps.store, r.pending.jail.config, r.pending.address, r.stored, now, floors.get(r)),
-  );
+    // 3. Windows that hold maxretry failures: decide on the ban records read in step 1.
+    const candidates = recorded.filter(
+      (r): r is Recorded & { cidr: string } =>
+        r.cidr !== undefined &&
+        !settled.has(r.pending) &&
+        evaluateWindow(r.stored, r.pending.jail.config.maxretry, r.pending.jail.config.findtime)
+          .ban,
+    );
+    await mapLimit(candidates, concurrency, (c) => decide(c, recordOf(c), false));
 
-  await Promise.all(
+    // 4. Keep windows small: forget failures no decision can need any more.
+    await mapLimit(recorded, concurrency, (r) =>
+      prune(deps.store, r.pending.jail.config, r.pending.address, r.stored, now, floors.get(r)),
+    );
+  } catch (error) {
+    failure = { error };
+  }
+
+  const stats = await Promise.allSettled(
     [...new Set([...failedPerJail.keys(), ...bannedPerJail.keys()])].flatMap((jail) => {
       const failed = failedPerJail.get(jail) ?? 0;
       const banned = bannedPerJail.get(jail) ?? 0;
       return failed > 0 || banned > 0 ? [deps.store.addStats(jail, failed, banned)] : [];
     }),
   );
+  for (const s of stats) {
+    if (s.status === 'rejected') failure ??= { error: s.reason };
+  }
   if (report.bans.length > 0) {
     // A lost trigger is harmless (the scheduled enforcer run converges), so it never fails the batch.
     try {
@@ -489,6 +581,7 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       });
     }
   }
+  if (failure) throw new IngestFailedError(failure.error, report);
   return report;
 }
 

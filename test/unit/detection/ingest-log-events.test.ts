@@ -705,4 +705,16 @@ describe('mapLimit', () => {
     await new Promise((r) => setImmediate(r));
     expect(started.length).toBeLessThanOrEqual(3);
   });
+
+  it('rejects only once the work in flight has settled (its writes can be accounted for)', async () => {
+    const finished: number[] = [];
+    const run = mapLimit([0, 1], 2, async (n) => {
+      if (n === 0) throw new Error('outage');
+      await new Promise((r) => setTimeout(r, 20));
+      finished.push(n);
+      return n;
+    });
+    await expect(run).rejects.toThrow('outage');
+    expect(finished).toEqual([1]);
+  });
 });
