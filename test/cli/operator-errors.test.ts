@@ -20,7 +20,7 @@ function writeJson(name: string, value: unknown): string {
 
 const TARGETS = [{ naclId: 'acl-0c10d0a1b2c3d4e5f' }];
 
-describe('configuration problems (item 9)', () => {
+describe('configuration problems (item 9)', { timeout: 180_000 }, () => {
   it('replay reports every problem at once, filters included, naming the jail and local paths', async () => {
     const config = writeJson('bad.json', {
       jails: [
@@ -57,7 +57,7 @@ describe('configuration problems (item 9)', () => {
   });
 });
 
-describe('filter modes (item 11)', () => {
+describe('filter modes (item 11)', { timeout: 180_000 }, () => {
   it('freeswitch[mode=bogus]: "unknown mode bogus (normal, ddos, extra)"', async () => {
     const r = await cloudjail(['regex', 'samples/freeswitch.log', 'freeswitch[mode=bogus]']);
     expect(r.code).toBe(2);
@@ -65,7 +65,7 @@ describe('filter modes (item 11)', () => {
   });
 });
 
-describe('cloudjail local --state in a missing directory (item 10a)', () => {
+describe('cloudjail local --state in a missing directory (item 10a)', { timeout: 180_000 }, () => {
   it('exits 2 at once with a clear error (no hang, no open ports)', async () => {
     const state = join(tmp, 'no-such-dir', 's.json');
     const child = spawn(process.execPath, [CLI, 'local', '--state', state], {

@@ -61,7 +61,7 @@ afterAll(async () => {
   expect(await server?.stop()).toBe(0);
 });
 
-describe('status <jail> and set (items 13, 14)', () => {
+describe('status <jail> and set (items 13, 14)', { timeout: 180_000 }, () => {
   it("status <jail> shows the jail's settings, like fail2ban-client get", async () => {
     const [human, json] = await Promise.all([
       run('status', 'asterisk'),
@@ -92,7 +92,7 @@ describe('status <jail> and set (items 13, 14)', () => {
   });
 });
 
-describe('ban/unban many, the blacklist jail (item 13)', () => {
+describe('ban/unban many, the blacklist jail (item 13)', { timeout: 180_000 }, () => {
   it('ban --file LIST --jail blacklist (no log groups): every address, one enforcer run; unban --file -', async () => {
     const list = join(tmp, 'list.txt');
     writeFileSync(list, '# blacklist\n203.0.113.201\n203.0.113.202, 2001:db8:bad::7\n\n');
@@ -125,7 +125,7 @@ describe('ban/unban many, the blacklist jail (item 13)', () => {
   });
 });
 
-describe('messages that say what works (item 11)', () => {
+describe('messages that say what works (item 11)', { timeout: 180_000 }, () => {
   it('unban of an address inside a banned range suggests unbanning the range, not ignore add', async () => {
     expect((await run('ban', '198.51.100.0/24')).code).toBe(0);
     const r = await run('unban', '198.51.100.7');
