@@ -99,7 +99,8 @@ async function bundled(name, entry) {
 }
 
 let regex;
-if (process.argv[2] === 'regex') {
+// `regex --log-group` reads CloudWatch Logs: it runs through tsx (the bundle has no AWS SDK).
+if (process.argv[2] === 'regex' && !process.argv.some((a) => a.startsWith('--log-group'))) {
   try {
     regex = await bundled('regex', 'cli/commands/regex.ts');
   } catch {

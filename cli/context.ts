@@ -39,7 +39,14 @@ export interface LocalState {
   /** The local S3 endpoint holding the published ban list and agent heartbeats (local/s3-endpoint.ts). */
   readonly s3?: { readonly endpoint: string; readonly bucket: string };
   /** The local CloudWatch Logs endpoint (local/logs-endpoint.ts). */
-  readonly logs?: { readonly endpoint: string; readonly region: string };
+  readonly logs?: {
+    readonly endpoint: string;
+    readonly region: string;
+    /** The subscription destination (the local detector's ARN). */
+    readonly detectorArn?: string;
+    /** A local function answering what the server knows (deliveries, the enforcer's last run). */
+    readonly diagnosticsFunctionName?: string;
+  };
   /** The raw configuration (the shape of cdk.json's `cloudjail` key). */
   readonly config: unknown;
 }

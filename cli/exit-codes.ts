@@ -12,6 +12,10 @@ export const ExitCode = {
   NotFound: 4,
   /** Desired state written, but the enforcer could not put every ban in the NACLs (capacity, a NACL error). */
   NotEnforced: 5,
+  /** `doctor`: at least one check failed (its line says what to fix). */
+  DoctorFailed: 6,
+  /** `doctor`: no check failed, some warned. */
+  DoctorWarnings: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -5,13 +5,16 @@
  */
 import { Command } from 'commander';
 import { register as registerAgentConfig } from './commands/agent-config.js';
+import { register as registerBackfill } from './commands/backfill.js';
 import { register as registerBan } from './commands/ban.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerIgnore } from './commands/ignore.js';
 import { register as registerLocal } from './commands/local.js';
 import { register as registerRegex } from './commands/regex.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerSet } from './commands/set.js';
+import { register as registerShip } from './commands/ship.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerUnban } from './commands/unban.js';
 import { runProgram } from './run-program.js';
@@ -30,6 +33,9 @@ const commands: RegisterCommand[] = [
   registerDemo,
   registerLocal,
   registerAgentConfig,
+  registerShip,
+  registerBackfill,
+  registerDoctor,
 ];
 
 export function buildProgram(): Command {

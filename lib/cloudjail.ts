@@ -36,7 +36,7 @@ import { ENV } from '../lambda/config/env-names.js';
 import { parseJails } from '../lambda/config/jail-config.js';
 import { ConfigError } from '../lambda/core/errors.js';
 import { planFilterBundle } from './filter-bundle.js';
-import { subscriptionFilterPattern } from './filter-patterns.js';
+import { subscriptionFilterName, subscriptionFilterPattern } from './filter-patterns.js';
 import { acknowledgeNagFindings } from './nag.js';
 import {
   DETECTOR_READ_ACTIONS,
@@ -643,7 +643,7 @@ export class Cloudjail extends Construct {
         logGroup,
         destination: new logsDestinations.LambdaDestination(this.detector),
         filterPattern: logs.FilterPattern.literal(subscriptionFilterPattern(specs)),
-        filterName: `cloudjail-${group.jails.join('-')}`.slice(0, 512),
+        filterName: subscriptionFilterName(group.jails),
       });
     }
 

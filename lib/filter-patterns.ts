@@ -70,3 +70,45 @@ export function patternMatches(pattern: string, line: string): boolean {
   const body = pattern.slice(1, -1);
   return new RegExp(body).test(line);
 }
+
+/** Name of the one subscription filter the stack installs on a log group read by these jails. */
+export function subscriptionFilterName(jailNames: readonly string[]): string {
+  return `cloudjail-${jailNames.join('-')}`.slice(0, 512);
+}
+
+/** One subscription filter the stack installs. */
+export interface SubscriptionSpec {
+  readonly logGroup: string;
+  readonly filterName: string;
+  readonly filterPattern: string;
+  /** Jails reading the log group, in configuration order. */
+  readonly jails: readonly string[];
+}
+
+/**
+ * The subscription filters the stack installs for these jails: one per log group (first-use
+ * order), whatever the number of jails reading it (CloudWatch Logs allows two per group; the other
+ * may be the user's), with the union pattern of their filters.
+ */
+export function subscriptionPlan(
+  jails: readonly {
+    readonly name: string;
+    readonly filter: string;
+    readonly logGroups: readonly string[];
+  }[],
+): SubscriptionSpec[] {
+  const groups = new Map<string, { name: string; filter: string }[]>();
+  for (const jail of jails) {
+    for (const group of jail.logGroups) {
+      const list = groups.get(group) ?? [];
+      if (!list.some((j) => j.name === jail.name)) list.push(jail);
+      groups.set(group, list);
+    }
+  }
+  return [...groups].map(([logGroup, list]) => ({
+    logGroup,
+    filterName: subscriptionFilterName(list.map((j) => j.name)),
+    filterPattern: subscriptionFilterPattern(list.map((j) => j.filter)),
+    jails: list.map((j) => j.name),
+  }));
+}

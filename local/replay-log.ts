@@ -11,7 +11,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Ban } from '../lambda/core/ban.js';
 import { createDateDetector } from '../lambda/core/filters/date/index.js';
 import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
-import type { LogEvent } from '../lambda/use-cases/ingest-log-events.js';
+import type { IngestReport, LogBatch, LogEvent } from '../lambda/use-cases/ingest-log-events.js';
 import type { AclRow, PipelineCore } from './embedded.js';
 
 export interface ReplaySource {
@@ -29,6 +29,11 @@ export interface ReplayHooks {
   onNaclChange?(entries: readonly AclRow[], report: EnforcementReport, at: number): void;
   /** Bytes read so far of `total` (every source). */
   onProgress?(bytes: number, total: number): void;
+  /**
+   * How a batch reaches the detector (default: straight into `pipeline.ingest`). The demo sends it
+   * through the local CloudWatch Logs endpoint (local/embedded-logs.ts) instead.
+   */
+  deliver?(batch: LogBatch): Promise<readonly IngestReport[]>;
 }
 
 export interface ReplayResult {
@@ -189,20 +194,27 @@ export async function replayLogs(
     await sweepUntil(at);
     pipeline.clock.set(at);
     const source = sources[first.source] as ReplaySource;
-    const report = await pipeline.ingest({
+    const delivery: LogBatch = {
       logGroup: source.logGroup,
       logStream: source.path,
       events: batch.map(({ id, timestamp, message }) => ({ id, timestamp, message })),
-    });
+    };
+    const reports = hooks.deliver
+      ? await hooks.deliver(delivery)
+      : [await pipeline.ingest(delivery)];
     batch = [];
-    failures += report.failures;
-    allowlisted += report.allowlisted;
-    for (const ban of report.bans) {
-      bans.push(ban);
-      if (ban.expiresAt !== null) expiries.push(ban.expiresAt);
-      hooks.onBan?.(ban, at);
+    let banned = false;
+    for (const report of reports) {
+      failures += report.failures;
+      allowlisted += report.allowlisted;
+      for (const ban of report.bans) {
+        bans.push(ban);
+        banned = true;
+        if (ban.expiresAt !== null) expiries.push(ban.expiresAt);
+        hooks.onBan?.(ban, at);
+      }
     }
-    if (report.bans.length > 0) await enforceAt(at);
+    if (banned) await enforceAt(at);
   };
 
   for await (const event of events) {

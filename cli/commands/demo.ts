@@ -73,8 +73,9 @@ async function runDemo(options: DemoOptions): Promise<void> {
   const config = replayConfig(loaded.config, jails);
 
   const out: string[] = [
-    'cloudjail demo: the real detector and enforcer, on an embedded DynamoDB engine (dynalite)',
-    'and a local EC2 endpoint; no AWS account is used.',
+    'cloudjail demo: the real detector and enforcer, on an embedded DynamoDB engine (dynalite),',
+    'a local CloudWatch Logs endpoint (subscription filters as deployed) and a local EC2 endpoint;',
+    'no AWS account is used.',
     '',
     'jails:',
     ...jails.map(
@@ -92,8 +93,14 @@ async function runDemo(options: DemoOptions): Promise<void> {
   ];
   printLines(out);
 
-  const { replayLogs } = await import('../../local/replay-log.js');
+  const [{ replayLogs }, { startEmbeddedLogs }] = await Promise.all([
+    import('../../local/replay-log.js'),
+    import('../../local/embedded-logs.js'),
+  ]);
   const result = await withEmbedded(config, async (pipeline) => {
+    // Every batch goes through a local CloudWatch Logs endpoint: PutLogEvents, the subscription
+    // filters (and patterns) the stack installs, delivery to the detector.
+    const logs = await startEmbeddedLogs(pipeline);
     const initial = pipeline.inboundEntries();
     for (const t of config.targets) {
       printLines([
@@ -105,6 +112,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
       ]);
     }
     return replayLogs(pipeline, sources, {
+      deliver: (batch) => logs.ship(batch),
       onBan: (ban, at) => printLines([`[${formatTime(at)}] BAN ${banLine(ban, at)}`]),
       onNaclChange: (entries, report, at) => {
         const lines = [`[${formatTime(at)}] enforcer: ${report.mutations} change(s)`];
@@ -118,7 +126,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
         }
         printLines([...lines, '']);
       },
-    });
+    }).finally(() => logs.stop());
   });
 
   printLines([

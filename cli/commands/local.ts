@@ -16,6 +16,8 @@ import { durationOption, printLines } from '../input.js';
 
 /** Name the local Lambda endpoint serves the enforcer under. */
 const ENFORCER_FUNCTION = 'cloudjail-enforcer';
+/** What `doctor --local` asks the server (deliveries, the enforcer's last run). */
+const DIAGNOSTICS_FUNCTION = 'cloudjail-diagnostics';
 
 interface LocalOptions {
   readonly config?: string;
@@ -27,7 +29,7 @@ export function register(program: Command): void {
   program
     .command('local')
     .description(
-      'run the embedded mode as a server (DynamoDB engine + local EC2 endpoint) for --local commands',
+      'run the embedded mode as a server (DynamoDB engine, local EC2, Lambda and CloudWatch Logs endpoints) for --local commands',
     )
     .option('--config <file>', 'configuration (default: samples/cloudjail.json)')
     .option('--state <file>', 'where to write the state file', defaultStatePath())
@@ -83,6 +85,8 @@ async function runLocal(options: LocalOptions): Promise<void> {
   const pipeline = await startEmbedded({ config, startAt: Date.now() });
   // The enforcer, invoked by the --local commands through a local Lambda Invoke endpoint; runs
   // are serialized there, so this process stays the single NACL writer.
+  let lastRun: { at: number; dryRun: boolean; ok: boolean; error?: string } | undefined;
+  let diagnostics: () => unknown = () => ({});
   const lambda = await startLocalLambda({
     [ENFORCER_FUNCTION]: async (event) => {
       pipeline.clock.set(Date.now());
@@ -90,9 +94,43 @@ async function runLocal(options: LocalOptions): Promise<void> {
         typeof event === 'object' &&
         event !== null &&
         (event as { dryRun?: unknown }).dryRun === true;
-      return pipeline.enforce({ dryRun: requested || config.enforcement.dryRun });
+      const dryRun = requested || config.enforcement.dryRun;
+      try {
+        const report = await pipeline.enforce({ dryRun });
+        const errors = report.nacls.filter((n) => n.error !== undefined);
+        // The last run that converged (status/doctor dry runs are not runs of the enforcer).
+        if (!dryRun)
+          lastRun = {
+            at: Date.now(),
+            dryRun,
+            ok: errors.length === 0,
+            ...(errors.length > 0
+              ? { error: errors.map((n) => `${n.naclId}: ${n.error}`).join('; ') }
+              : {}),
+          };
+        return report;
+      } catch (e) {
+        if (!dryRun) lastRun = { at: Date.now(), dryRun, ok: false, error: (e as Error).message };
+        throw e;
+      }
     },
+    [DIAGNOSTICS_FUNCTION]: async () => diagnostics(),
   });
+  // CloudWatch Logs: the stack's log groups and subscription filters, delivering to the local
+  // detector; a batch that creates a ban runs the enforcer, as the detector's async invoke does.
+  const { startEmbeddedLogs } = await import('../../local/embedded-logs.js');
+  const logs = await startEmbeddedLogs(pipeline, {
+    now: () => Date.now(),
+    beforeIngest: () => pipeline.clock.set(Date.now()),
+    onReport: (report) => {
+      if (report.bans.length > 0) void converge();
+    },
+    onError: (error, batch) =>
+      process.stderr.write(
+        `cloudjail local: the detector failed on a delivery from ${batch.logGroup} (delivered again): ${error.message}\n`,
+      ),
+  });
+  diagnostics = () => ({ deliveries: logs.logs.deliveryStats(), enforcerLastRun: lastRun ?? null });
   const state: LocalState = {
     version: 1,
     pid: process.pid,
@@ -100,6 +138,12 @@ async function runLocal(options: LocalOptions): Promise<void> {
     dynamodb: { endpoint: pipeline.dynamodb.endpoint, tableName: pipeline.dynamodb.tableName },
     ec2: { endpoint: pipeline.ec2.endpoint, region: pipeline.ec2.region },
     lambda: { endpoint: lambda.endpoint, enforcerFunctionName: ENFORCER_FUNCTION },
+    logs: {
+      endpoint: logs.logs.endpoint,
+      region: logs.logs.region,
+      detectorArn: logs.detectorArn,
+      diagnosticsFunctionName: DIAGNOSTICS_FUNCTION,
+    },
     config: raw,
   };
   const tmp = `${options.state}.${process.pid}.tmp`;
@@ -130,21 +174,29 @@ async function runLocal(options: LocalOptions): Promise<void> {
       }
     }
   };
-  const sweep = async () => {
+  /** Enforcer runs until nothing is pending (a run makes at most maxMutationsPerRun changes). */
+  async function converge() {
+    for (let run = 0; run < 10; run++) {
+      const report = (await sweep()) as { pending?: number; mutations?: number } | undefined;
+      if (!report?.pending || !report.mutations) return;
+    }
+  }
+  async function sweep(): Promise<unknown> {
     try {
-      await lambda.invoke(ENFORCER_FUNCTION, { source: 'cloudjail.schedule' });
+      return await lambda.invoke(ENFORCER_FUNCTION, { source: 'cloudjail.schedule' });
     } catch (e) {
       process.stderr.write(
         `cloudjail local: scheduled enforcer run failed: ${(e as Error).message}\n`,
       );
+      return undefined;
     }
-  };
+  }
   const timer = setInterval(() => void sweep(), every);
   // NACL changes come from other processes' enforcer runs too: watch the endpoint's table.
   const watcher = setInterval(showChanges, 250);
 
   printLines([
-    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint})`,
+    `cloudjail local: ready (state ${options.state}, config ${configPath}, DynamoDB ${state.dynamodb.endpoint}, EC2 ${state.ec2.endpoint}, Lambda ${state.lambda.endpoint}, CloudWatch Logs ${logs.logs.endpoint})`,
   ]);
   showChanges();
 
@@ -156,6 +208,7 @@ async function runLocal(options: LocalOptions): Promise<void> {
   clearInterval(timer);
   clearInterval(watcher);
   if (ownerAlive(options.state) === process.pid) rmSync(options.state, { force: true });
+  await logs.stop();
   await lambda.stop();
   await pipeline.stop();
   printLines(['cloudjail local: stopped']);

@@ -43,6 +43,12 @@ interface RegexOptions {
   printAllMissed?: boolean;
   printAllIgnored?: boolean;
   jobs?: number;
+  logGroup?: string;
+  since?: string;
+  filterPattern?: string;
+  local?: boolean;
+  state?: string;
+  region?: string;
 }
 
 /** One unit of input: a line of a file, or one CloudWatch event. */
@@ -85,9 +91,9 @@ export function register(program: Command, moduleUrl?: string): void {
     .description(
       'test a filter against a log, like fail2ban-regex (INPUT: file, "-" for stdin, or a literal line)',
     )
-    .argument('<input>', 'log file, "-" for stdin, or a literal log line')
+    .argument('[input]', 'log file, "-" for stdin, or a literal log line (not with --log-group)')
     .argument(
-      '<filter>',
+      '[filter]',
       'built-in filter with parameters (freeswitch[mode=extra]) or a .conf path',
     )
     .option('--events', 'INPUT is JSON Lines of CloudWatch events {"message", "timestamp"}')
@@ -104,13 +110,31 @@ export function register(program: Command, moduleUrl?: string): void {
       parseJobs,
       availableParallelism(),
     )
+    .option('--log-group <name>', 'read the live log group (FilterLogEvents) instead of INPUT')
+    .option('--since <duration>', 'with --log-group: how far back (default 1h)')
+    .option('--filter-pattern <pattern>', 'with --log-group: a CloudWatch Logs filter pattern')
+    .option('--local', "with --log-group: the `cloudjail local` server's CloudWatch Logs")
+    .option('--state <file>', 'state file of the local server (with --local)')
+    .option('--region <region>', 'with --log-group: AWS Region')
     .addHelpText(
       'after',
-      '\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex).',
+      '\nWith --log-group the only argument is the filter (default: the filter of the jail reading the group, with --local).\nExit codes: 0 done (whether or not anything matched), 2 bad input (file, filter, regex), 4 no such log group.',
     )
-    .action(async (input: string, filterSpec: string, options: RegexOptions) => {
-      await runRegex(input, filterSpec, options, moduleUrl);
-    });
+    .action(
+      async (input: string | undefined, filterSpec: string | undefined, options: RegexOptions) => {
+        if (options.logGroup !== undefined) {
+          await runRegexOnLogGroup(
+            filterSpec === undefined ? input : undefined,
+            filterSpec,
+            options,
+          );
+          return;
+        }
+        if (input === undefined) throw new CliError("missing required argument 'input'");
+        if (filterSpec === undefined) throw new CliError("missing required argument 'filter'");
+        await runRegex(input, filterSpec, options, moduleUrl);
+      },
+    );
 }
 
 function parseNow(text: string | undefined): number {
@@ -217,11 +241,40 @@ function loadFilterForCli(spec: string): Filter {
   }
 }
 
+/** `--log-group`: the input is the live log (cli/commands/regex-log-group.ts). */
+async function runRegexOnLogGroup(
+  spec: string | undefined,
+  extra: string | undefined,
+  options: RegexOptions,
+): Promise<void> {
+  if (extra !== undefined) throw new CliError('--log-group takes no INPUT: pass only the filter');
+  // Not a literal specifier: the fast regex bundle must not pull in the AWS SDK.
+  const modulePath = './regex-log-group.js';
+  const { openLogGroupInput, filterOfLogGroup } = (await import(
+    modulePath
+  )) as typeof import('./regex-log-group.js');
+  const source = await openLogGroupInput({
+    logGroup: options.logGroup as string,
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.filterPattern !== undefined ? { filterPattern: options.filterPattern } : {}),
+    ...(options.local ? { local: true } : {}),
+    ...(options.state !== undefined ? { state: options.state } : {}),
+    ...(options.region !== undefined ? { region: options.region } : {}),
+  });
+  try {
+    const filter = spec ?? filterOfLogGroup(source.config, options.logGroup as string);
+    await runRegex(source.label, filter, { ...options, jobs: 1 }, undefined, source.chunks);
+  } finally {
+    source.close();
+  }
+}
+
 async function runRegex(
   input: string,
   spec: string,
   options: RegexOptions,
   moduleUrl: string | undefined,
+  chunks?: AsyncIterable<string>,
 ): Promise<void> {
   if (input !== '-' && existsSync(input) && statSync(input).isDirectory()) {
     throw new CliError(`${input} is a directory, not a log file`);
@@ -247,7 +300,17 @@ async function runRegex(
     pool = new PiecePool(jobs - 1, { spec, matcherOptions, tally: tallyOptions }, moduleUrl);
   }
   try {
-    await runRegexWith(input, spec, options, matcherOptions, tallyOptions, pool, size, tuning);
+    await runRegexWith(
+      input,
+      spec,
+      options,
+      matcherOptions,
+      tallyOptions,
+      pool,
+      size,
+      tuning,
+      chunks,
+    );
   } finally {
     pool?.close();
   }
@@ -262,6 +325,7 @@ async function runRegexWith(
   pool: PiecePool | undefined,
   size: number | undefined,
   tuning: ParallelTuning,
+  chunks?: AsyncIterable<string>,
 ): Promise<void> {
   const filter = loadFilterForCli(spec);
   const now = parseNow(options.now);
@@ -291,7 +355,7 @@ async function runRegexWith(
   );
   const started = performance.now();
   let stats: Tally;
-  if (options.events) {
+  if (options.events && chunks === undefined) {
     const ctxNow = { now };
     for await (const item of readItems(input, true)) {
       const outcomes: readonly LineOutcome[] = matcher.matchEvent(
@@ -320,7 +384,9 @@ async function runRegexWith(
     }
     const sink = counter.sink;
     let n = 0;
-    for await (const text of textChunks(input)) n = matcher.matchLogText(text, now, sink, n + 1);
+    for await (const text of chunks ?? textChunks(input)) {
+      n = matcher.matchLogText(text, now, sink, n + 1);
+    }
     stats = counter.finish();
   }
   const seconds = (performance.now() - started) / 1000;

@@ -258,7 +258,10 @@ async function decideBan(
       logGroup: batch.logGroup,
       logStream: batch.logStream,
       lastFailureAt,
-      ...consumedIds(alone ? c.stored.map((f) => f.id) : [], previous),
+      // A batch that bans alone keeps every failure id of its pair (not only the maxretry the
+      // decision used), so the same events cut into other batches (backfill after live
+      // delivery) count nothing twice.
+      ...consumedIds(alone ? c.pending.failures.map((f) => f.id) : [], previous),
     };
     const result = await deps.store.putBan(ban, now, previous);
     if (result === 'created') {
@@ -500,7 +503,7 @@ export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promis
       c.cidr !== undefined &&
       !(previous && isBanActive(previous, now)) &&
       !cfg.increment.overalljails &&
-      kept.length <= MAX_CONSUMED_IDS &&
+      new Set(p.failures.map((f) => f.id)).size <= MAX_CONSUMED_IDS &&
       evaluateWindow(kept, cfg.maxretry, cfg.findtime, previous?.lastFailureAt).ban
     ) {
       const alone = { pending: p, cidr: c.cidr, stored: kept };

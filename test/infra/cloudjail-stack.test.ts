@@ -12,11 +12,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { banToItem } from '../../lambda/adapters/dynamodb-ban-store.js';
 import { ITEM, TABLE_KEYS } from '../../lambda/adapters/dynamodb-table.js';
+import { loadCloudjailConfig } from '../../lambda/config/cloudjail-config.js';
 import { ENV } from '../../lambda/config/env-names.js';
 import type { Ban } from '../../lambda/core/ban.js';
 import { LAMBDA_FILTER_DIR, PROJECT_ROOT, SCHEDULE_EVENT_SOURCE } from '../../lib/cloudjail.js';
 import { CloudjailStack } from '../../lib/cloudjail-stack.js';
-import { subscriptionFilterPattern } from '../../lib/filter-patterns.js';
+import { subscriptionFilterPattern, subscriptionPlan } from '../../lib/filter-patterns.js';
 import { STACK_OUTPUTS } from '../../lib/outputs.js';
 import { METRICS, TABLE_SCHEMA } from '../../lib/runtime-contract.js';
 import {
@@ -179,6 +180,25 @@ describe('stack from the example cdk.json context (with cdk-nag)', () => {
       });
       expect(JSON.stringify(p.Properties['SourceArn'])).toMatch(/LogGroup|log-group/);
     }
+  });
+
+  it('installs exactly the subscription filters the embedded mode installs (subscriptionPlan)', () => {
+    const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
+    const groupName = (value: unknown): unknown => {
+      const ref = (value as { Ref?: string }).Ref;
+      return ref ? logGroups[ref]?.Properties['LogGroupName'] : value;
+    };
+    const installed = Object.values(
+      template.findResources('AWS::Logs::SubscriptionFilter') as Resources,
+    ).map((f) => ({
+      logGroup: groupName(f.Properties['LogGroupName']),
+      filterName: f.Properties['FilterName'],
+      filterPattern: f.Properties['FilterPattern'],
+    }));
+    const planned = subscriptionPlan(loadCloudjailConfig(config).jails).map(
+      ({ logGroup, filterName, filterPattern }) => ({ logGroup, filterName, filterPattern }),
+    );
+    expect(installed).toEqual(planned);
   });
 
   it('creates the log groups marked "create" (retained) and imports the others by name', () => {

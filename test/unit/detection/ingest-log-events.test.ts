@@ -690,6 +690,28 @@ describe('ingestLogEvents', () => {
   });
 });
 
+describe('ingestLogEvents: redelivery in other batches (backfill + live)', () => {
+  it('a ban made by one batch keeps every failure id of it: re-batched, they count nothing', async () => {
+    const f = fixture();
+    // 8 failures in one batch: the ban needs 5 (maxretry), all 8 are counted.
+    const batch = failures(every(8, SECOND));
+    const first = await ingestLogEvents(batch, f.deps);
+    expect(first.bans).toHaveLength(1);
+    expect(first.newFailures).toBe(8);
+    // The same events, delivered again in batches of 3 (as a backfill reads them).
+    for (let i = 0; i < 8; i += 3) {
+      const again = await ingestLogEvents(
+        { ...batch, events: batch.events.slice(i, i + 3) },
+        f.deps,
+      );
+      expect(again.newFailures).toBe(0);
+      expect(again.bans).toEqual([]);
+    }
+    const stats = (await f.store.listStats()).find((j) => j.jail === 'freeswitch');
+    expect(stats?.totalFailed).toBe(8);
+  });
+});
+
 describe('mapLimit', () => {
   it('returns results in order and stops starting work after a failure', async () => {
     expect(await mapLimit([3, 1, 2], 2, async (n) => n * 10)).toEqual([30, 10, 20]);
