@@ -143,8 +143,9 @@ export function findJailInCdkJson(
       ExitCode.BadInput,
     );
   }
+  // A cdk.json (the configuration under context.cloudjail) or the configuration itself.
   const context = isRecord(json) ? json['context'] : undefined;
-  const config = isRecord(context) ? context[CONFIG_CONTEXT_KEY] : undefined;
+  const config = isRecord(context) ? context[CONFIG_CONTEXT_KEY] : json;
   const jails = isRecord(config) ? config['jails'] : undefined;
   if (!Array.isArray(jails)) return undefined;
   for (const [index, raw] of jails.entries()) {
@@ -200,6 +201,6 @@ export function resolveAgentJail(
     LOG_FORMATS[jailName]
       ? `${where}: pass --log-group to use the built-in "${jailName}" format`
       : `${where} (built-in formats: ${Object.keys(LOG_FORMATS).join(', ')})`,
-    ExitCode.BadInput,
+    text === undefined ? ExitCode.BadInput : ExitCode.NotFound,
   );
 }

@@ -5,8 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CloudjailConfig, loadCloudjailConfig } from '../lambda/config/cloudjail-config.js';
-import { ConfigError } from '../lambda/core/errors.js';
+import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import { type CloudjailConfig, parseCloudjailConfig } from '../lambda/config/cloudjail-config.js';
+import { CloudjailError, ConfigError } from '../lambda/core/errors.js';
 import { userFilterPath } from '../lib/filter-bundle.js';
 import { CONFIG_CONTEXT_KEY } from '../lib/outputs.js';
 import { CliError } from './exit-codes.js';
@@ -39,13 +40,35 @@ export function loadConfigFile(path: string = SAMPLE_CONFIG): LoadedConfig {
     context && typeof context === 'object' && CONFIG_CONTEXT_KEY in context
       ? context[CONFIG_CONTEXT_KEY]
       : json;
-  try {
-    const fromFile = withFiltersFrom(dirname(resolve(path)), raw);
-    return { path, raw: fromFile, config: loadCloudjailConfig(fromFile) };
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`${path}: ${e.message}`);
-    throw e;
+  // Relative filter paths from the configuration file's directory; every problem at once: the
+  // configuration's and its filters' (each loaded as replay will).
+  const fromFile = withFiltersFrom(dirname(resolve(path)), raw);
+  const parsed = parseCloudjailConfig(fromFile);
+  const problems = [...parsed.problems, ...filterProblems(fromFile)];
+  if (!parsed.value || problems.length > 0) {
+    throw new CliError(
+      `${path}: ${new ConfigError(problems.length > 0 ? problems : ['configuration could not be read'], 'cloudjail configuration').message}`,
+    );
   }
+  return { path, raw: fromFile, config: parsed.value };
+}
+
+/** Loads the filter of every jail that names one: `jails[i].filter (jail "x"): …` per failure. */
+export function filterProblems(raw: unknown): string[] {
+  const jails = (raw as { jails?: unknown } | null)?.jails;
+  if (!Array.isArray(jails)) return [];
+  return jails.flatMap((jail, index) => {
+    const { name, filter } = (jail ?? {}) as { name?: unknown; filter?: unknown };
+    if (typeof filter !== 'string' || filter.trim() === '') return [];
+    try {
+      loadBuiltinOrFileFilter(filter);
+      return [];
+    } catch (e) {
+      if (!(e instanceof CloudjailError)) throw e;
+      const jailName = typeof name === 'string' ? ` (jail ${JSON.stringify(name)})` : '';
+      return [`jails[${index}].filter${jailName}: ${e.message}`];
+    }
+  });
 }
 
 /**

@@ -15,6 +15,7 @@ import { register as registerImport } from './commands/import.js';
 import { register as registerLocal } from './commands/local.js';
 import { register as registerRegex } from './commands/regex.js';
 import { register as registerReplay } from './commands/replay.js';
+import { register as registerSet } from './commands/set.js';
 import { register as registerShip } from './commands/ship.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerUnban } from './commands/unban.js';
@@ -28,6 +29,7 @@ const commands: RegisterCommand[] = [
   registerBan,
   registerUnban,
   registerIgnore,
+  registerSet,
   registerRegex,
   registerReplay,
   registerDemo,

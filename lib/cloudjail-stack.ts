@@ -2,9 +2,10 @@
  * The stack `cdk deploy` deploys: one Cloudjail construct plus the CloudFormation outputs the CLI
  * reads (see outputs.ts).
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Cloudjail, type CloudjailProps } from './cloudjail.js';
+import { placeholderTargets } from './context-config.js';
 import { STACK_OUTPUTS } from './outputs.js';
 
 export interface CloudjailStackProps extends StackProps, CloudjailProps {}
@@ -42,6 +43,13 @@ export class CloudjailStack extends Stack {
         STACK_OUTPUTS.agentBucket,
         jail.agentFleet.bucket.bucketName,
         'Host tier bucket: ban list, agent heartbeats',
+      );
+    }
+    // cdk.json ships a placeholder NACL id: synth works offline with it, a deploy would fail late.
+    for (const naclId of placeholderTargets(jail.config)) {
+      Annotations.of(this).addWarningV2(
+        'cloudjail:placeholder-nacl',
+        `targets: ${naclId} is the placeholder id of the shipped cdk.json; replace it with your network ACL's id (acl-...) before \`cdk deploy\``,
       );
     }
   }

@@ -80,6 +80,7 @@ export function planFilterBundle(
   const localFiles: FilterFileSource = { read: readFile, list: listDir };
   const plans = specs.map((spec, index): FilterBundlePlan | undefined => {
     const at = `jails[${index}].filter`;
+    if (spec === '') return undefined; // a jail for manual bans only: no filter to ship
     const file = userFilterPath(spec);
     let lambdaSpec = spec;
     let userDir: string | undefined;
@@ -142,7 +143,8 @@ export function planFilterBundle(
     const localPath = (message: string) => {
       let out = message;
       for (const [relative, local] of reads) out = out.replaceAll(`${prefix}${relative}`, local);
-      return out;
+      // Anything else of the Lambda's directory is looked for among the built-ins on this machine.
+      return out.replaceAll(prefix, `${builtinDir.replace(/\/+$/, '')}/`);
     };
     try {
       loadFilter(lambdaSpec, { files: view, filterDir: lambdaDir });

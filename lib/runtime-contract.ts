@@ -66,7 +66,8 @@ export const ENFORCER_LEADING_KEYS = {
 
 /**
  * The detector's share of the table (lambda/use-cases/ingest-log-events.ts through the DynamoDB
- * store): it reads failure windows, ban records and the runtime allowlist, and writes failure
+ * store): it reads failure windows, ban records, the runtime allowlist and the runtime jail
+ * overrides, and writes failure
  * windows, ban records and counters; never deletes an item, never writes the allowlist. Granted
  * with `dynamodb:LeadingKeys` conditions on exactly these partition keys (test/infra/
  * detector-leading-keys.test.ts), so a compromised detector cannot allowlist an address.
@@ -81,7 +82,11 @@ export const DETECTOR_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'
 /** The partition keys the detector reads and writes: exact values (jail names hold no wildcard). */
 export function detectorLeadingKeys(config: CloudjailConfig): { read: string[]; write: string[] } {
   const windows = config.jails.map((jail) => `${ITEM.failurePrefix}${jail.name}`);
-  return { read: [...windows, ITEM.ban, ITEM.ignore], write: [...windows, ITEM.ban, ITEM.stats] };
+  return {
+    // The runtime allowlist and the runtime jail overrides (`cloudjail set`): read-only.
+    read: [...windows, ITEM.ban, ITEM.ignore, ITEM.override],
+    write: [...windows, ITEM.ban, ITEM.stats],
+  };
 }
 
 /** CloudWatch metrics (Powertools EMF) the handlers emit; alarms and the dashboard use them. */

@@ -17,7 +17,7 @@ import type { JailConfig } from '../lambda/config/jail-config.js';
 import { decodeSubscription, isControlMessage } from '../lambda/handlers/decode-subscription.js';
 import type { IngestReport, LogBatch } from '../lambda/use-cases/ingest-log-events.js';
 import { subscriptionPlan } from '../lib/filter-patterns.js';
-import type { EmbeddedPipeline } from './embedded.js';
+import type { EmbeddedPipeline, PipelineCore } from './embedded.js';
 import {
   type DeliveryOptions,
   EVENT_OVERHEAD_BYTES,
@@ -108,13 +108,14 @@ export async function installSubscriptions(
 }
 
 export async function startEmbeddedLogs(
-  pipeline: EmbeddedPipeline,
+  // The in-memory pipeline (replay, demo) has no EC2 endpoint: its region is the default one.
+  pipeline: PipelineCore & { readonly ec2?: Pick<EmbeddedPipeline['ec2'], 'region'> },
   options: EmbeddedLogsOptions = {},
 ): Promise<EmbeddedLogs> {
   let collecting: IngestReport[] | undefined;
   const logs = await startLocalLogs({
     now: options.now ?? (() => pipeline.clock.now()),
-    region: pipeline.ec2.region,
+    region: pipeline.ec2?.region ?? 'us-east-1',
     // Local redeliveries come back within seconds (CloudWatch Logs backs off for longer).
     delivery: { maxRetryDelayMs: 5000, ...options.delivery },
   });

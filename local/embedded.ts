@@ -10,11 +10,18 @@ import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
 import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
 import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
 import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
+import { MemoryBanListPublisher } from '../lambda/adapters/memory-ban-list-publisher.js';
+import { MemoryBanStore } from '../lambda/adapters/memory-ban-store.js';
+import { defaultDenyEntries, MemoryNetworkAcls } from '../lambda/adapters/memory-network-acls.js';
 import { S3BanListPublisher } from '../lambda/adapters/s3-ban-list-publisher.js';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { JailConfig } from '../lambda/config/jail-config.js';
+import type { BanList } from '../lambda/core/ban-list/schema.js';
+import type { BanListPublisher } from '../lambda/ports/ban-list-publisher.js';
+import type { BanStore } from '../lambda/ports/ban-store.js';
 import { RecordingEnforcementTrigger } from '../lambda/ports/enforcement-trigger.js';
-import type { NaclEntry } from '../lambda/ports/network-acls.js';
+import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
+import type { NaclEntry, NetworkAclPort } from '../lambda/ports/network-acls.js';
 import { type EnforcementReport, enforceBans } from '../lambda/use-cases/enforce-bans.js';
 import {
   type IngestReport,
@@ -40,10 +47,12 @@ export class SettableClock {
 
 /** Builds the detector's jails (filters loaded once) from a validated configuration. */
 export function jailRuntimes(jails: readonly JailConfig[]): JailRuntime[] {
-  return jails.map((config) => {
-    const filter = loadBuiltinOrFileFilter(config.filter);
-    return { config, createMatcher: () => filter.createMatcher({ timeZone: config.timezone }) };
-  });
+  return jails
+    .filter((config) => config.filter !== '')
+    .map((config) => {
+      const filter = loadBuiltinOrFileFilter(config.filter);
+      return { config, createMatcher: () => filter.createMatcher({ timeZone: config.timezone }) };
+    });
 }
 
 /** One inbound entry of a NACL, with the NACL's id (what the demo and `replay` print). */
@@ -58,10 +67,10 @@ export interface EmbeddedPipeline {
   readonly ec2: LocalEc2;
   /** The local S3 API holding the published ban list. */
   readonly s3: LocalS3;
-  /** The host tier's publisher (and reader of what is published). */
-  readonly banList: S3BanListPublisher;
-  readonly store: DynamoDbBanStore;
-  readonly failures: DynamoDbFailureWindows;
+  /** The host tier's publisher, and what an agent would read from it. */
+  readonly banList: EmbeddedBanList;
+  readonly store: BanStore;
+  readonly failures: FailureWindowReader;
   readonly clock: SettableClock;
   /** Runs one CloudWatch-style batch through the detector use case at the clock's time. */
   ingest(batch: LogBatch): Promise<IngestReport>;
@@ -72,18 +81,62 @@ export interface EmbeddedPipeline {
   stop(): Promise<void>;
 }
 
+/** The pipeline without its services: what `startEmbedded({ inMemory: true })` gives. */
+export type PipelineCore = Omit<EmbeddedPipeline, 'dynamodb' | 'ec2' | 's3'>;
+
+/** A ban-list publisher the embedded mode can read back (local S3, or memory for replay). */
+export type EmbeddedBanList = BanListPublisher & { read(): Promise<BanList | undefined> };
+
 export interface EmbeddedOptions {
   readonly config: CloudjailConfig;
   /** Jails to run (default: the configuration's). */
   readonly jails?: readonly JailRuntime[];
   /** Start time of the clock (epoch ms; default 0: replay sets it before the first batch). */
   readonly startAt?: number;
+  /**
+   * Store and NACLs in process memory (MemoryBanStore and MemoryNetworkAcls, the contract twins of
+   * the DynamoDB store and the EC2 adapter) instead of dynalite and the EC2 endpoint over HTTP:
+   * `replay`'s fast path, the same decisions without a request per batch.
+   */
+  readonly inMemory?: boolean;
 }
 
-export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedPipeline> {
-  const { config } = options;
-  const jails = options.jails ?? jailRuntimes(config.jails);
-  const clock = new SettableClock(options.startAt ?? 0);
+interface Backend {
+  readonly dynamodb: EmbeddedDynamoDb | undefined;
+  readonly ec2: LocalEc2 | undefined;
+  readonly s3: LocalS3 | undefined;
+  readonly banList: EmbeddedBanList;
+  readonly store: BanStore;
+  readonly failures: FailureWindowReader;
+  readonly nacls: NetworkAclPort;
+  entries(naclId: string): NaclEntry[];
+  stop(): Promise<void>;
+}
+
+function memoryBackend(config: CloudjailConfig): Backend {
+  const store = new MemoryBanStore();
+  const nacls = new MemoryNetworkAcls({
+    ruleQuota: config.enforcement.ruleQuota,
+    acls: config.targets.map((t) => ({
+      naclId: t.naclId,
+      entries: [...(sampleAcl(t.naclId).entries ?? []), ...defaultDenyEntries()],
+    })),
+  });
+  return {
+    dynamodb: undefined,
+    ec2: undefined,
+    s3: undefined,
+    // Replay reads back only the last list: keep no history of a long log's publications.
+    banList: new MemoryBanListPublisher({ history: false }),
+    store,
+    failures: store,
+    nacls,
+    entries: (naclId) => nacls.entries(naclId),
+    stop: async () => {},
+  };
+}
+
+async function serviceBackend(config: CloudjailConfig): Promise<Backend> {
   const dynamodb = await startEmbeddedDynamoDb();
   let ec2: LocalEc2;
   try {
@@ -102,28 +155,55 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
     await Promise.all([ec2.stop(), dynamodb.stop()]);
     throw e;
   }
-  const banList = new S3BanListPublisher({ client: s3.client(), bucket: s3.bucket });
-  const publicationMemory = new PublicationMemory();
   const client = dynamodb.client();
-  const store = new DynamoDbBanStore(client, dynamodb.tableName);
-  const failures = new DynamoDbFailureWindows(client, dynamodb.tableName);
-  const nacls = new Ec2NetworkAcls({ client: ec2.client() });
+  return {
+    dynamodb,
+    ec2,
+    s3,
+    banList: new S3BanListPublisher({ client: s3.client(), bucket: s3.bucket }),
+    store: new DynamoDbBanStore(client, dynamodb.tableName),
+    failures: new DynamoDbFailureWindows(client, dynamodb.tableName),
+    nacls: new Ec2NetworkAcls({ client: ec2.client() }),
+    entries: (naclId) => ec2.entries(naclId),
+    async stop() {
+      await Promise.all([ec2.stop(), dynamodb.stop(), s3.stop()]);
+    },
+  };
+}
+
+export async function startEmbedded(
+  options: EmbeddedOptions & { readonly inMemory: true },
+): Promise<PipelineCore>;
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedPipeline>;
+export async function startEmbedded(options: EmbeddedOptions): Promise<PipelineCore> {
+  const { config } = options;
+  const jails = options.jails ?? jailRuntimes(config.jails);
+  const clock = new SettableClock(options.startAt ?? 0);
+  const backend = options.inMemory ? memoryBackend(config) : await serviceBackend(config);
+  const { dynamodb, ec2, s3, banList, store, failures, nacls } = backend;
+  const publicationMemory = new PublicationMemory();
   const trigger = new RecordingEnforcementTrigger();
   const now = () => clock.now();
   // The detector caches the runtime allowlist (per container, a minute); here it is read once
   // per clock minute, so a long replay does not pay a store request per batch.
-  let ignores: { minute: number; entries: ReturnType<typeof store.listIgnores> } | undefined;
-  const runtimeIgnores = () => {
+  let ignores:
+    | {
+        minute: number;
+        entries: ReturnType<typeof store.listIgnores>;
+        overrides: ReturnType<typeof store.listJailOverrides>;
+      }
+    | undefined;
+  const runtimeState = () => {
     const minute = Math.floor(clock.now() / 60_000);
-    if (ignores?.minute !== minute) ignores = { minute, entries: store.listIgnores() };
-    return ignores.entries;
+    if (ignores?.minute !== minute) {
+      ignores = { minute, entries: store.listIgnores(), overrides: store.listJailOverrides() };
+    }
+    return ignores;
   };
   return {
     config,
     jails,
-    dynamodb,
-    ec2,
-    s3,
+    ...(dynamodb && ec2 && s3 ? { dynamodb, ec2, s3 } : {}),
     banList,
     store,
     failures,
@@ -134,7 +214,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
         trigger,
         jails,
         ignoreip: config.ignoreip,
-        runtimeIgnores,
+        runtimeIgnores: () => runtimeState().entries,
+        jailOverrides: () => runtimeState().overrides,
         now,
       }),
     enforce: (opts = {}) =>
@@ -158,14 +239,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
       ),
     inboundEntries: () =>
       config.targets.flatMap((t) =>
-        ec2
+        backend
           .entries(t.naclId)
           .filter((e) => !e.egress)
           .sort((a, b) => a.ruleNumber - b.ruleNumber)
           .map((e) => ({ ...e, naclId: t.naclId })),
       ),
     async stop() {
-      await Promise.all([ec2.stop(), dynamodb.stop(), s3.stop()]);
+      await backend.stop();
     },
   };
 }

@@ -12,7 +12,7 @@ import type { Ban } from '../lambda/core/ban.js';
 import { createDateDetector } from '../lambda/core/filters/date/index.js';
 import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
 import type { IngestReport, LogBatch, LogEvent } from '../lambda/use-cases/ingest-log-events.js';
-import type { AclRow, EmbeddedPipeline } from './embedded.js';
+import type { AclRow, PipelineCore } from './embedded.js';
 
 export interface ReplaySource {
   readonly path: string;
@@ -145,7 +145,7 @@ function denyKey(entries: readonly AclRow[]): string {
  * @param fallbackTime log time of lines before the first dated one (default: now).
  */
 export async function replayLogs(
-  pipeline: EmbeddedPipeline,
+  pipeline: PipelineCore,
   sources: readonly ReplaySource[],
   hooks: ReplayHooks = {},
   fallbackTime: number = Date.now(),

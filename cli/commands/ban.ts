@@ -17,6 +17,7 @@ import { PERMANENT } from '../../lambda/core/policy/duration.js';
 import type { EnforcementReport } from '../../lambda/use-cases/enforce-bans.js';
 import { enforcementView, placementOf } from '../../lambda/use-cases/jail-status.js';
 import { manualBan } from '../../lambda/use-cases/manual-ban.js';
+import { readAddressList } from '../address-list.js';
 import {
   addConnectionOptions,
   type ConnectionOptions,
@@ -34,6 +35,7 @@ interface BanOptions extends ConnectionOptions {
   readonly reason?: string;
   readonly force?: boolean;
   readonly json?: boolean;
+  readonly file?: string;
 }
 
 /** Prefixes shorter than these need --force: they cut off more than one /24 (or /64). */
@@ -44,7 +46,8 @@ export function register(program: Command): void {
     program
       .command('ban')
       .description('ban an address or CIDR now: write the ban, run the enforcer, print the outcome')
-      .argument('<address>', 'IPv4/IPv6 address or CIDR (203.0.113.7, 2001:db8::/64)')
+      .argument('[address]', 'IPv4/IPv6 address or CIDR (203.0.113.7, 2001:db8::/64)')
+      .option('--file <list>', 'ban every address of this file ("-": stdin), one enforcer run')
       .option(
         '--jail <jail>',
         `jail of the ban (default: ${MANUAL_JAIL}, which denies all traffic)`,
@@ -65,7 +68,13 @@ export function register(program: Command): void {
       'after',
       '\nExit codes: 0 banned and enforced (or already banned), 2 bad input, 3 refused (allowlisted, or too broad),\n4 unknown jail, 5 banned but not enforced in every NACL, 8 recorded, not yet enforced (enforcer busy or\nunreachable: the next scheduled run enforces it), 1 store/AWS/enforcer error.',
     )
-    .action(async (address: string, options: BanOptions) => {
+    .action(async (address: string | undefined, options: BanOptions) => {
+      if (options.file !== undefined) {
+        if (address !== undefined) throw new CliError('give either an address or --file, not both');
+        await runBanList(options.file, options);
+        return;
+      }
+      if (address === undefined) throw new CliError('ban needs an address/CIDR or --file LIST');
       await runBan(address, options);
     });
 }
@@ -244,5 +253,82 @@ async function runBan(address: string, options: BanOptions): Promise<void> {
       );
       process.exitCode = ExitCode.NotEnforced;
     }
+  });
+}
+
+/** `ban --file LIST`: every address banned, then one enforcer run; a line per address. */
+async function runBanList(file: string, options: BanOptions): Promise<void> {
+  const cidrs = await readAddressList(file);
+  const duration = banDuration(options);
+  for (const cidr of cidrs) checkBreadth(cidr, options.force);
+  await withContext(options, async (ctx) => {
+    const deps = {
+      store: ctx.store,
+      jails: ctx.config.jails,
+      ignoreip: ctx.config.ignoreip,
+      now: () => ctx.now(),
+    };
+    const results: { cidr: string; status: string; allowlist?: string[] }[] = [];
+    for (const cidr of cidrs) {
+      const outcome = await manualBan(
+        {
+          cidr,
+          ...(options.jail !== undefined ? { jail: options.jail } : {}),
+          ...(duration !== undefined ? { duration } : {}),
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          ...(options.force ? { force: true } : {}),
+        },
+        deps,
+      );
+      if (outcome.status === 'unknown-jail') {
+        throw new CliError(
+          `no jail ${JSON.stringify(outcome.jail)} (jails: ${outcome.known.join(', ')})`,
+          ExitCode.NotFound,
+        );
+      }
+      results.push(
+        outcome.status === 'refused'
+          ? { cidr: cidr.text, status: 'refused', allowlist: outcome.allowlist.map((h) => h.cidr) }
+          : { cidr: cidr.text, status: outcome.status },
+      );
+    }
+    const written = results.filter((r) => r.status !== 'refused');
+    let report: EnforcementReport;
+    try {
+      report = await ctx.enforce(`cloudjail ban --file (${written.length} address(es))`);
+    } catch (e) {
+      if (!(e instanceof EnforcementPendingError)) throw e;
+      if (options.json) printJson({ results, enforced: false, pending: e.why, enforcement: null });
+      else {
+        printLines([
+          ...results.map((r) => `${r.status} ${cidrAddress(r.cidr)}`),
+          `recorded, not yet enforced: ${e.why}`,
+          'the next scheduled enforcer run enforces them; check with `cloudjail status`',
+        ]);
+      }
+      process.exitCode = ExitCode.Pending;
+      return;
+    }
+    const jail = options.jail ?? MANUAL_JAIL;
+    const withEnforced = results.map((r) => ({
+      ...r,
+      ...(r.status !== 'refused' ? { enforced: enforcedEverywhere(report, r.cidr, jail) } : {}),
+    }));
+    if (options.json) printJson({ results: withEnforced, enforcement: report });
+    else {
+      const lines = withEnforced.map((r) =>
+        r.status === 'refused'
+          ? `refused ${cidrAddress(r.cidr)}: allowlisted by ${r.allowlist?.join(', ')} (never banned: remove the allowlist entry first)`
+          : `${r.status === 'banned' ? 'banned' : 'already banned'} ${cidrAddress(r.cidr)}${r.enforced ? '' : ' — NOT in every network ACL'}`,
+      );
+      lines.push(
+        `${written.length} of ${results.length} address(es) banned; enforcer (one run):`,
+        ...enforcementLines(report),
+      );
+      printLines(lines);
+    }
+    if (!report.dryRun && withEnforced.some((r) => r.enforced === false)) {
+      process.exitCode = ExitCode.NotEnforced;
+    } else if (results.some((r) => r.status === 'refused')) process.exitCode = ExitCode.Refused;
   });
 }

@@ -35,8 +35,12 @@ export function register(program: Command): void {
     .description('the runtime allowlist: addresses the detector never counts nor bans')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 2 bad address, 4 unknown jail or entry not in the list, 1 store/AWS error.',
-    );
+      '\nExit codes: 0 ok (and `cloudjail ignore` alone, which prints this help), 2 bad address, 4 unknown jail or entry not in the list, 1 store/AWS error.',
+    )
+    .action(() => {
+      // No subcommand: this help on stdout, exit 0 (as `--help`).
+      ignore.outputHelp();
+    });
   addConnectionOptions(
     ignore
       .command('add')
@@ -93,8 +97,19 @@ export function register(program: Command): void {
       if (options.json) printJson(out);
       const scope = options.jail !== undefined ? ` for jail ${options.jail}` : '';
       if (out.status === 'not-found') {
+        // Said where it is, when it is there under another scope (`--jail` given or not).
+        const elsewhere = (await listIgnores(deps(ctx))).filter(
+          (e) => e.cidr === cidr.text && e.source === 'runtime' && e.jail !== options.jail,
+        );
+        const hint = elsewhere
+          .map((e) =>
+            e.jail === undefined
+              ? `; it is allowlisted for every jail: \`cloudjail ignore del ${address}\``
+              : `; it is allowlisted for jail ${e.jail}: \`cloudjail ignore del ${address} --jail ${e.jail}\``,
+          )
+          .join('');
         throw new CliError(
-          `${cidr.text} is not in the runtime allowlist${scope}`,
+          `${cidr.text} is not in the runtime allowlist${scope}${hint}`,
           ExitCode.NotFound,
         );
       }
@@ -112,10 +127,20 @@ export function register(program: Command): void {
       .command('list')
       .alias('ls')
       .description('list the allowlist: runtime entries, then the configuration')
+      .option('--jail <jail>', "only what applies to this jail (its own entries and every jail's)")
       .option('--json', 'one JSON object on stdout: {"entries": [...]}'),
   ).action(async (options: IgnoreOptions) => {
     await withContext(options, async (ctx) => {
-      const entries = await listIgnores(deps(ctx));
+      const jail = options.jail;
+      if (jail !== undefined && !ctx.config.jails.some((j) => j.name === jail)) {
+        throw new CliError(
+          `no jail ${JSON.stringify(jail)} (jails: ${ctx.config.jails.map((j) => j.name).join(', ')})`,
+          ExitCode.NotFound,
+        );
+      }
+      const entries = (await listIgnores(deps(ctx))).filter(
+        (e) => jail === undefined || e.jail === undefined || e.jail === jail,
+      );
       if (options.json) {
         printJson({ entries });
         return;

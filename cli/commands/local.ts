@@ -6,7 +6,8 @@
  * 127.0.0.1, writes a state file naming them, runs the enforcer on a schedule (the
  * unban sweeper), prints NACL changes, and removes the state file on SIGINT/SIGTERM.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config-file.js';
 import { defaultStatePath, type LocalState } from '../context.js';
@@ -55,9 +56,22 @@ function ownerAlive(path: string): number | undefined {
   }
 }
 
+/** The state file's directory must exist (checked before any server starts). */
+function checkStateDir(path: string): void {
+  const dir = dirname(path);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new CliError(`--state: directory ${dir} does not exist (for ${path})`);
+  }
+  if (!isDir) throw new CliError(`--state: ${dir} is not a directory (for ${path})`);
+}
+
 async function runLocal(options: LocalOptions): Promise<void> {
   const { raw, config, path: configPath } = loadConfigFile(options.config);
   const every = durationOption(options.enforceEvery, '--enforce-every');
+  checkStateDir(options.state);
   const owner = ownerAlive(options.state);
   if (owner !== undefined && owner !== process.pid) {
     throw new CliError(
@@ -135,8 +149,19 @@ async function runLocal(options: LocalOptions): Promise<void> {
     config: raw,
   };
   const tmp = `${options.state}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, options.state);
+  try {
+    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, options.state);
+  } catch (e) {
+    // Nothing may keep running (and the ports open) when the state cannot be written.
+    rmSync(tmp, { force: true });
+    await lambda.stop();
+    await pipeline.stop();
+    throw new CliError(
+      `--state: cannot write ${options.state} (${(e as Error).message})`,
+      ExitCode.Failure,
+    );
+  }
 
   const lastTables = new Map<string, string>();
   const showChanges = () => {

@@ -290,6 +290,9 @@ async function runRegex(
   moduleUrl: string | undefined,
   chunks?: AsyncIterable<string>,
 ): Promise<void> {
+  if (input !== '-' && existsSync(input) && statSync(input).isDirectory()) {
+    throw new CliError(`${input} is a directory, not a log file`);
+  }
   const json = options.json ?? false;
   const matcherOptions = {
     timeZone: options.timezone ?? 'UTC',

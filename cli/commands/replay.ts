@@ -13,10 +13,10 @@ import type { CloudjailConfig } from '../../lambda/config/cloudjail-config.js';
 import { type JailConfig, parseJails } from '../../lambda/config/jail-config.js';
 import type { Ban } from '../../lambda/core/ban.js';
 import { formatDuration } from '../../lambda/core/policy/duration.js';
-import type { EmbeddedPipeline } from '../../local/embedded.js';
+import type { PipelineCore } from '../../local/embedded.js';
 import type { ReplayResult, ReplaySource } from '../../local/replay-log.js';
 import { loadConfigFile } from '../config-file.js';
-import { CliError } from '../exit-codes.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { banLine, cidrAddress, formatTime, naclTable } from '../format.js';
 import { durationOption, integerOption, printJson, printLines } from '../input.js';
 
@@ -24,6 +24,13 @@ import { durationOption, integerOption, printJson, printLines } from '../input.j
 export const REPLAY_LOG_GROUP = '/cloudjail/replay';
 /** Files at least this large get a progress bar (on a terminal). */
 const PROGRESS_MIN_BYTES = 4 << 20;
+
+/**
+ * Where a replay keeps its state: `memory` (default) the in-process twins of the DynamoDB store and
+ * the EC2 adapter, `dynamodb` dynalite and the local EC2 endpoint over HTTP (the deployed request
+ * path; ~15x slower, the same bans: `npm run bench:replay` checks both).
+ */
+export type ReplayStore = 'memory' | 'dynamodb';
 
 export interface JailSelection {
   readonly filter?: string;
@@ -38,6 +45,7 @@ interface ReplayOptions extends JailSelection {
   readonly timezone?: string;
   readonly json?: boolean;
   readonly progress?: boolean;
+  readonly store?: string;
 }
 
 export function register(program: Command): void {
@@ -65,9 +73,14 @@ export function register(program: Command): void {
       'last stdout line: {"banned": [...], "nacl": [...], "notEnforced": k, "published": [...]}',
     )
     .option('--no-progress', 'no progress bar on large files')
+    .option(
+      '--store <store>',
+      'memory (default: in-process store and NACLs) or dynamodb (dynalite and the local EC2 endpoint over HTTP, slower)',
+      'memory',
+    )
     .addHelpText(
       'after',
-      '\nExit codes: 0 done (banned or not), 2 bad input (file, filter, option, configuration), 1 unexpected.',
+      '\nExit codes: 0 done (banned or not), 2 bad input (file, filter, option, configuration), 4 unknown jail, 1 unexpected.',
     )
     .action(async (log: string, options: ReplayOptions) => {
       await runReplay(log, options);
@@ -102,10 +115,11 @@ export function selectJails(config: CloudjailConfig, options: JailSelection): Ja
     if (!jail) {
       throw new CliError(
         `--jail: no jail ${JSON.stringify(options.jail)} in the configuration (jails: ${config.jails.map((j) => j.name).join(', ')})`,
+        ExitCode.NotFound,
       );
     }
     base = [jail];
-  } else base = config.jails;
+  } else base = config.jails.filter((j) => j.filter !== '');
   return base.map((j) => ({ ...j, ...overrides, logGroups: [REPLAY_LOG_GROUP] }));
 }
 
@@ -119,17 +133,23 @@ export function replayConfig(
 
 export function checkLogFile(path: string): void {
   if (!existsSync(path)) throw new CliError(`log file not found: ${path}`);
+  if (statSync(path).isDirectory()) throw new CliError(`${path} is a directory, not a log file`);
   if (!statSync(path).isFile()) throw new CliError(`not a file: ${path}`);
 }
 
 /** Starts the pipeline, replays, always stops it; `fn` sees the pipeline for extra output. */
 export async function withEmbedded<T>(
   config: CloudjailConfig,
-  fn: (pipeline: EmbeddedPipeline) => Promise<T>,
+  fn: (pipeline: PipelineCore) => Promise<T>,
+  store: ReplayStore = 'memory',
 ): Promise<T> {
   // Loaded here, not at start-up: the embedded mode pulls in dynalite and the EC2 client.
   const { jailRuntimes, startEmbedded } = await import('../../local/embedded.js');
-  const pipeline = await startEmbedded({ config, jails: jailRuntimes(config.jails) });
+  const jails = jailRuntimes(config.jails);
+  const pipeline =
+    store === 'memory'
+      ? await startEmbedded({ config, jails, inMemory: true })
+      : await startEmbedded({ config, jails });
   try {
     return await fn(pipeline);
   } finally {
@@ -149,6 +169,10 @@ export function naclJson(result: ReplayResult) {
     .map((e) => ({ ruleNumber: e.ruleNumber, cidr: e.cidr, ruleAction: e.ruleAction }));
 }
 
+/**
+ * The progress bar of a large file on a terminal (stderr), kept on the last line: `print` writes
+ * lines on stdout above it (the bar line is cleared, the lines written, the bar drawn again).
+ */
 function progressBar(total: number, enabled: boolean) {
   if (!enabled || !process.stderr.isTTY || total < PROGRESS_MIN_BYTES) return undefined;
   const bar = new cliProgress.SingleBar(
@@ -157,18 +181,29 @@ function progressBar(total: number, enabled: boolean) {
       format: 'replay [{bar}] {percentage}% | {value}/{total} MB | {eta_formatted} left',
       hideCursor: true,
       clearOnComplete: true,
+      // Drawn again after lines were printed above it, even when its text did not change.
+      forceRedraw: true,
     },
     cliProgress.Presets.shades_classic,
   );
   bar.start(Math.ceil(total / 1048576), 0);
   return {
     update: (bytes: number) => bar.update(Math.floor(bytes / 1048576)),
+    print: (lines: readonly string[]) => {
+      process.stderr.write('\r\x1b[2K');
+      printLines(lines);
+      bar.render();
+    },
     stop: () => bar.stop(),
   };
 }
 
 async function runReplay(log: string, options: ReplayOptions): Promise<void> {
   checkLogFile(log);
+  const store = options.store ?? 'memory';
+  if (store !== 'memory' && store !== 'dynamodb') {
+    throw new CliError(`--store: ${JSON.stringify(store)} is not memory or dynamodb`);
+  }
   const loaded = loadConfigFile(options.config);
   const jails = selectJails(loaded.config, options);
   const config = replayConfig(loaded.config, jails);
@@ -180,13 +215,20 @@ async function runReplay(log: string, options: ReplayOptions): Promise<void> {
   };
   const bar = progressBar(statSync(log).size, options.progress !== false);
   const { replayLogs } = await import('../../local/replay-log.js');
-  const result = await withEmbedded(config, (pipeline) =>
-    replayLogs(pipeline, [source], {
-      onBan: (ban, at) => {
-        if (!json && !bar) printLines([`[${formatTime(at)}] ban ${banLine(ban, at)}`]);
-      },
-      ...(bar ? { onProgress: (bytes) => bar.update(bytes) } : {}),
-    }),
+  const result = await withEmbedded(
+    config,
+    (pipeline) =>
+      replayLogs(pipeline, [source], {
+        onBan: (ban, at) => {
+          if (json) return;
+          // The same line on a terminal as in a pipe, as it happens (above the bar, if any).
+          const line = [`[${formatTime(at)}] ban ${banLine(ban, at)}`];
+          if (bar) bar.print(line);
+          else printLines(line);
+        },
+        ...(bar ? { onProgress: (bytes) => bar.update(bytes) } : {}),
+      }),
+    store,
   ).finally(() => bar?.stop());
   if (json) {
     printJson({
@@ -197,8 +239,6 @@ async function runReplay(log: string, options: ReplayOptions): Promise<void> {
     });
     return;
   }
-  const end = result.to ?? Date.now();
-  if (bar) for (const b of result.bans) printLines([`ban ${banLine(b, end)}`]);
   const lines = [''];
   for (const t of config.targets) {
     lines.push(

@@ -23,6 +23,7 @@ import {
 import { CliError, ExitCode } from '../exit-codes.js';
 import { cidrAddress, formatExpiry, formatTime } from '../format.js';
 import { printJson, printLines } from '../input.js';
+import { jailSettings, settingsLines } from '../jail-settings.js';
 import { hostTierStatus } from '../tiers.js';
 
 interface StatusOptions extends ConnectionOptions {
@@ -190,8 +191,14 @@ async function detail(ctx: CliContext, jail: string, options: StatusOptions): Pr
       ExitCode.NotFound,
     );
   }
+  const cfg = ctx.config.jails.find((j) => j.name === jail);
+  const settings = cfg ? jailSettings(cfg, await ctx.store.listJailOverrides()) : undefined;
   if (options.json) {
-    printJson({ ...status, ...(enforcementError ? { enforcementError } : {}) });
+    printJson({
+      ...status,
+      ...(enforcementError ? { enforcementError } : {}),
+      ...(settings ? { settings } : {}),
+    });
     return;
   }
   const now = ctx.now();
@@ -221,5 +228,6 @@ async function detail(ctx: CliContext, jail: string, options: StatusOptions): Pr
       lines.push(`  ${f.address}  ${f.failures} failure(s), last ${formatTime(f.lastFailureAt)}`);
     }
   }
+  if (settings) lines.push('', ...settingsLines(settings));
   printLines(lines);
 }

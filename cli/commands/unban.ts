@@ -3,9 +3,10 @@
  * waits for it and prints what left the NACLs. Nothing to unban exits 4.
  */
 import type { Command } from 'commander';
-import { MANUAL_JAIL } from '../../lambda/core/ban.js';
+import { type Ban, MANUAL_JAIL } from '../../lambda/core/ban.js';
 import type { EnforcementReport } from '../../lambda/use-cases/enforce-bans.js';
 import { manualUnban } from '../../lambda/use-cases/manual-ban.js';
+import { readAddressList } from '../address-list.js';
 import {
   addConnectionOptions,
   type ConnectionOptions,
@@ -20,6 +21,7 @@ interface UnbanOptions extends ConnectionOptions {
   readonly all?: boolean;
   readonly jail?: string;
   readonly json?: boolean;
+  readonly file?: string;
 }
 
 export function register(program: Command): void {
@@ -29,6 +31,7 @@ export function register(program: Command): void {
       .description('end bans now: release them, run the enforcer, print the outcome')
       .argument('[address]', 'IPv4/IPv6 address or CIDR of the ban')
       .option('--all', 'every active ban (of --jail, if given)')
+      .option('--file <list>', 'unban every address of this file ("-": stdin), one enforcer run')
       .option('--jail <jail>', 'only bans of this jail')
       .option('--json', 'one JSON object on stdout: {"released", "enforcement"}'),
   )
@@ -37,6 +40,13 @@ export function register(program: Command): void {
       '\nExit codes: 0 released, 2 bad input, 4 nothing to unban or unknown jail, 8 released but the enforcer\ncould not run now (busy or unreachable: the next scheduled run removes the entries), 1 store/AWS/enforcer error.',
     )
     .action(async (address: string | undefined, options: UnbanOptions) => {
+      if (options.file !== undefined) {
+        if (address !== undefined || options.all) {
+          throw new CliError('give one of an address, --all or --file');
+        }
+        await runUnbanList(options.file, options);
+        return;
+      }
       await runUnban(address, options);
     });
 }
@@ -71,7 +81,7 @@ async function runUnban(address: string | undefined, options: UnbanOptions): Pro
     if (outcome.released.length === 0 && cidr) {
       const hint =
         outcome.coveredBy.length > 0
-          ? `; it is inside ${outcome.coveredBy.map((b) => `${b.cidr} [${b.jail}]`).join(', ')}: unban that range, or \`cloudjail ignore add ${cidrAddress(cidr.text)}\``
+          ? `; it is inside ${outcome.coveredBy.map((b) => `${b.cidr} [${b.jail}]`).join(', ')}, which still blocks it (\`ignore add\` would not lift that deny entry): \`cloudjail unban ${outcome.coveredBy[0]?.cidr}\` lifts the whole range, then ban again the parts that should stay blocked`
           : '';
       if (options.json) printJson({ released: [], coveredBy: outcome.coveredBy });
       throw new CliError(
@@ -110,5 +120,37 @@ async function runUnban(address: string | undefined, options: UnbanOptions): Pro
     }
     lines.push('enforcer:', ...enforcementLines(report));
     printLines(lines);
+  });
+}
+
+/** `unban --file LIST`: every address released, then one enforcer run. */
+async function runUnbanList(file: string, options: UnbanOptions): Promise<void> {
+  const cidrs = await readAddressList(file);
+  await withContext(options, async (ctx) => {
+    const released: Ban[] = [];
+    const notBanned: string[] = [];
+    for (const cidr of cidrs) {
+      const outcome = await manualUnban(
+        { cidr, ...(options.jail !== undefined ? { jail: options.jail } : {}) },
+        { store: ctx.store, now: () => ctx.now() },
+      );
+      released.push(...outcome.released);
+      if (outcome.released.length === 0) notBanned.push(cidr.text);
+    }
+    if (released.length === 0) {
+      if (options.json) printJson({ released: [], notBanned });
+      throw new CliError(`none of the ${cidrs.length} address(es) is banned`, ExitCode.NotFound);
+    }
+    const report = await ctx.enforce(`cloudjail unban --file (${cidrs.length} address(es))`);
+    if (options.json) {
+      printJson({ released, notBanned, enforcement: report });
+      return;
+    }
+    printLines([
+      `released ${released.length} ban(s)${notBanned.length > 0 ? `; not banned: ${notBanned.map(cidrAddress).join(', ')}` : ''}`,
+      ...released.map((b) => `  ${cidrAddress(b.cidr)} [${b.jail}]`),
+      'enforcer (one run):',
+      ...enforcementLines(report),
+    ]);
   });
 }

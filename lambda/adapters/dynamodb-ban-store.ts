@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Ban, isBanActive } from '../core/ban.js';
 import type { FailureEvent } from '../core/policy/failure-window.js';
+import { isEmptyOverride, type JailOverride, OVERRIDABLE } from '../core/policy/jail-overrides.js';
 import type {
   BanKey,
   BanStore,
@@ -387,6 +388,40 @@ export class DynamoDbBanStore implements BanStore {
         ? [{ cidr: i.cidr, ...(typeof i.jail === 'string' ? { jail: i.jail } : {}) }]
         : [],
     );
+  }
+
+  async putJailOverride(override: JailOverride): Promise<void> {
+    const Key = { [PK]: ITEM.override, [SK]: override.jail };
+    if (isEmptyOverride(override)) {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
+      return;
+    }
+    const settings: Record<string, number> = {};
+    for (const k of OVERRIDABLE) {
+      const v = override[k];
+      if (v !== undefined) settings[k] = v;
+    }
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...Key, jail: override.jail, ...settings },
+      }),
+    );
+  }
+
+  async listJailOverrides(): Promise<readonly JailOverride[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': PK },
+      ExpressionAttributeValues: { ':pk': ITEM.override },
+    });
+    return items.flatMap((i) => {
+      if (typeof i.jail !== 'string') return [];
+      const o: Record<string, unknown> = { jail: i.jail };
+      for (const k of OVERRIDABLE) if (typeof i[k] === 'number') o[k] = i[k];
+      return [o as unknown as JailOverride];
+    });
   }
 
   async addStats(jail: string, failed: number, banned: number): Promise<void> {

@@ -24,6 +24,8 @@ export const ITEM = {
   stats: 'STATS',
   /** pk = ENFORCER, sk = LEASE | QUOTA#<naclId>#<4|6>: the enforcer's lease and learned quotas. */
   enforcer: 'ENFORCER',
+  /** pk = OVERRIDE, sk = <jail>: runtime settings (`cloudjail set`). */
+  override: 'OVERRIDE',
 } as const;
 
 /** How long an ended ban stays readable as history (escalation needs it). */

@@ -5,20 +5,24 @@
  */
 import { type Ban, isBanActive } from '../core/ban.js';
 import type { FailureEvent } from '../core/policy/failure-window.js';
+import { isEmptyOverride } from '../core/policy/jail-overrides.js';
 import type {
   BanKey,
   BanStore,
   IgnoreEntry,
+  JailOverride,
   JailStats,
   PutBanResult,
   RecordedFailures,
 } from '../ports/ban-store.js';
+import type { FailingAddress, FailureWindowReader } from '../ports/failure-windows.js';
 
-export class MemoryBanStore implements BanStore {
+export class MemoryBanStore implements BanStore, FailureWindowReader {
   private readonly windows = new Map<string, Map<string, number>>();
   private readonly bans = new Map<string, Ban>();
   private readonly ignores = new Map<string, IgnoreEntry>();
   private readonly stats = new Map<string, { failed: number; banned: number }>();
+  private readonly overrides = new Map<string, JailOverride>();
   /** Number of store operations performed (one per method call). */
   calls = 0;
 
@@ -42,6 +46,23 @@ export class MemoryBanStore implements BanStore {
       if (known === undefined || f.time < known) w.set(f.id, f.time);
     }
     return { failures: [...w].map(([id, time]) => ({ id, time })), added };
+  }
+
+  async failingAddresses(jail: string, since: number): Promise<readonly FailingAddress[]> {
+    const out: FailingAddress[] = [];
+    for (const [key, w] of this.windows) {
+      const [j, address] = key.split('\u0000') as [string, string];
+      if (j !== jail) continue;
+      let failures = 0;
+      let last = Number.NEGATIVE_INFINITY;
+      for (const time of w.values()) {
+        if (time < since) continue;
+        failures++;
+        if (time > last) last = time;
+      }
+      if (failures > 0) out.push({ address, failures, lastFailureAt: last });
+    }
+    return out;
   }
 
   async forgetFailures(jail: string, address: string, failures: readonly FailureEvent[]) {
@@ -114,6 +135,17 @@ export class MemoryBanStore implements BanStore {
   async listIgnores(): Promise<readonly IgnoreEntry[]> {
     this.calls++;
     return [...this.ignores.values()];
+  }
+
+  async putJailOverride(override: JailOverride): Promise<void> {
+    this.calls++;
+    if (isEmptyOverride(override)) this.overrides.delete(override.jail);
+    else this.overrides.set(override.jail, { ...override });
+  }
+
+  async listJailOverrides(): Promise<readonly JailOverride[]> {
+    this.calls++;
+    return [...this.overrides.values()].map((o) => ({ ...o }));
   }
 
   async addStats(jail: string, failed: number, banned: number): Promise<void> {

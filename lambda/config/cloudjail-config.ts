@@ -205,8 +205,10 @@ export function parseCloudjailConfig(raw: unknown): Parsed<CloudjailConfig> {
   if (jails.value && logGroupSettings.value) {
     const byName = new Map<string, { settings: RawLogGroupSettings; jails: string[] }>();
     for (const [index, jail] of jails.value.entries()) {
-      if (jail.logGroups.length === 0) {
-        problems.push(`jails[${index}].logGroups: jail "${jail.name}" reads no log group`);
+      if (jail.logGroups.length === 0 && jail.filter !== '') {
+        problems.push(
+          `jails[${index}].logGroups: jail "${jail.name}" has a filter but reads no log group (a jail for manual bans only has neither)`,
+        );
       }
       for (const name of jail.logGroups) {
         if (!LOG_GROUP_NAME.test(name)) {

@@ -7,6 +7,7 @@
  * the freeswitch filter runs in mode `normal` inside a jail unless the spec says otherwise.
  */
 
+import { MANUAL_JAIL } from '../core/ban.js';
 import type { BanVerdict } from '../core/ban-list/schema.js';
 import {
   DENY_ALL,
@@ -216,9 +217,20 @@ function parseJail(raw: unknown, path: string, problems: string[]): JailConfig |
   if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
     problems.push(`${path}.name: ${describe(name)} must be 1-64 characters of a-z, 0-9, _ and -`);
   }
+  if (name === MANUAL_JAIL) {
+    problems.push(
+      `${path}.name: "${MANUAL_JAIL}" is reserved (the jail of \`cloudjail ban\` without --jail); choose another name, e.g. "blacklist"`,
+    );
+  }
+  // A jail that reads no log group exists for manual bans only (fail2ban users' "blacklist"
+  // jail: `cloudjail ban --jail blacklist`): it needs no filter.
+  const manualOnly =
+    raw.filter === undefined && Array.isArray(raw.logGroups) && raw.logGroups.length === 0;
   const rawFilter = raw.filter ?? (typeof name === 'string' ? name : undefined);
-  let filter = typeof rawFilter === 'string' ? rawFilter.trim() : '';
-  if (filter === '') {
+  let filter = manualOnly ? '' : typeof rawFilter === 'string' ? rawFilter.trim() : '';
+  if (manualOnly) {
+    // No filter: the detector never loads one for this jail.
+  } else if (filter === '') {
     problems.push(`${path}.filter: must be a filter spec like "freeswitch[mode=normal]"`);
     filter = '';
   } else {

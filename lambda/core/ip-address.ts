@@ -98,8 +98,29 @@ export function addressFamily(address: string): IpFamily | undefined {
   return parsed.kind() === 'ipv4' ? 4 : 6;
 }
 
+/**
+ * Bounded memo of a pure function of a string: the same addresses and CIDRs are parsed again and
+ * again (every batch, every enforcer run). Cleared when full.
+ */
+function memo<T>(size: number, fn: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    if (cache.has(key)) return cache.get(key) as T;
+    const value = fn(key);
+    if (cache.size >= size) cache.clear();
+    cache.set(key, value);
+    return value;
+  };
+}
+
+const parseCidrCached = memo(8192, parseCidrText);
+
 /** Parses `a.b.c.d`, `a.b.c.d/n`, `v6`, `v6/n` (a bare address is a host CIDR). Host bits are cleared. */
 export function parseCidr(text: string): Cidr | undefined {
+  return parseCidrCached(text);
+}
+
+function parseCidrText(text: string): Cidr | undefined {
   const trimmed = text.trim();
   const slash = trimmed.indexOf('/');
   const addrText = slash < 0 ? trimmed : trimmed.slice(0, slash);
@@ -145,11 +166,27 @@ export function prefixCidr(address: string, prefix: number): Cidr | undefined {
   return { family, network, prefix, text: `${network}/${prefix}` };
 }
 
+// Key: `family|prefix|network|address` (no field before the address holds a `|`).
+const containsCached = memo(8192, (key: string) => {
+  const [family, prefix, network] = key.split('|', 3) as [string, string, string];
+  const address = key.slice(family.length + prefix.length + network.length + 3);
+  return containsAddress(Number(family), Number(prefix), network, address);
+});
+
 /** True when `address` (any accepted form) lies inside `cidr`. */
 export function cidrContains(cidr: Cidr, address: string): boolean {
+  return containsCached(`${cidr.family}|${cidr.prefix}|${cidr.network}|${address}`);
+}
+
+function containsAddress(
+  family: number,
+  prefix: number,
+  network: string,
+  address: string,
+): boolean {
   const addr = parseStrict(address);
-  if (!addr || (addr.kind() === 'ipv4' ? 4 : 6) !== cidr.family) return false;
-  return networkOf(addr, cidr.prefix) === cidr.network;
+  if (!addr || (addr.kind() === 'ipv4' ? 4 : 6) !== family) return false;
+  return networkOf(addr, prefix) === network;
 }
 
 /** True when `inner` lies entirely inside `outer`. */
@@ -165,6 +202,8 @@ export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
  * A set of CIDRs with a membership test, for allowlists (`ignoreip`). Invalid entries are reported
  * by {@link CidrSet.parse}, never silently dropped.
  */
+const parsedSets = new Map<string, { set: CidrSet; invalid: string[] }>();
+
 export class CidrSet {
   readonly cidrs: readonly Cidr[];
 
@@ -172,8 +211,22 @@ export class CidrSet {
     this.cidrs = cidrs;
   }
 
-  /** Parses entries; returns the set and the entries that are not addresses or CIDRs. */
+  /**
+   * Parses entries; returns the set and the entries that are not addresses or CIDRs. The detector
+   * parses the same allowlists for every batch: the last few lists parsed are kept.
+   */
   static parse(entries: Iterable<string>): { set: CidrSet; invalid: string[] } {
+    const list = [...entries];
+    const key = list.join('\u0000');
+    const known = parsedSets.get(key);
+    if (known) return { set: known.set, invalid: [...known.invalid] };
+    const parsed = CidrSet.parseAll(list);
+    if (parsedSets.size >= 64) parsedSets.clear();
+    parsedSets.set(key, parsed);
+    return { set: parsed.set, invalid: [...parsed.invalid] };
+  }
+
+  private static parseAll(entries: readonly string[]): { set: CidrSet; invalid: string[] } {
     const cidrs: Cidr[] = [];
     const invalid: string[] = [];
     for (const entry of entries) {

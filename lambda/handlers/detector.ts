@@ -14,7 +14,7 @@ import { LambdaEnforcementTrigger } from '../adapters/lambda-enforcement-trigger
 import { ENV } from '../config/env-names.js';
 import { parseIgnoreList, parseJails } from '../config/jail-config.js';
 import { ConfigError } from '../core/errors.js';
-import type { BanStore, IgnoreEntry } from '../ports/ban-store.js';
+import type { BanStore, IgnoreEntry, JailOverride } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
 import {
   type IngestDeps,
@@ -71,10 +71,16 @@ export function jailsFromConfig(
   if (problems.length > 0 || !jails.value)
     throw new ConfigError(problems, 'detector configuration');
   return {
-    jails: jails.value.map((cfg) => {
-      const filter = loadBuiltinOrFileFilter(cfg.filter, undefined, filterDir);
-      return { config: cfg, createMatcher: () => filter.createMatcher({ timeZone: cfg.timezone }) };
-    }),
+    // Jails for manual bans only (no filter, no log group) are not the detector's.
+    jails: jails.value
+      .filter((cfg) => cfg.filter !== '')
+      .map((cfg) => {
+        const filter = loadBuiltinOrFileFilter(cfg.filter, undefined, filterDir);
+        return {
+          config: cfg,
+          createMatcher: () => filter.createMatcher({ timeZone: cfg.timezone }),
+        };
+      }),
     ignoreip: ignore.value ?? [],
   };
 }
@@ -83,6 +89,7 @@ export function jailsFromConfig(
 export function createDetectorHandler(build: () => DetectorDeps) {
   let deps: DetectorDeps | undefined;
   let ignores: { at: number; entries: readonly IgnoreEntry[] } | undefined;
+  let overrides: { at: number; entries: readonly JailOverride[] } | undefined;
   return async (event: unknown): Promise<DetectorResult> => {
     deps ??= build();
     const d = deps;
@@ -151,6 +158,14 @@ export function createDetectorHandler(build: () => DetectorDeps) {
           ignores = { at: now, entries: await d.store.listIgnores() };
         }
         return ignores.entries;
+      },
+      // `cloudjail set` overrides: cached per container like the runtime allowlist.
+      jailOverrides: async () => {
+        const now = d.now();
+        if (!overrides || now - overrides.at > (d.ignoreCacheMs ?? 60_000)) {
+          overrides = { at: now, entries: await d.store.listJailOverrides() };
+        }
+        return overrides.entries;
       },
     };
     let report: IngestReport;

@@ -19,8 +19,11 @@ import type {
   DynamoDBStreamEvent,
   StreamRecord,
 } from 'aws-lambda';
+import { RdapOrigin } from '../adapters/rdap-origin.js';
 import { ENV } from '../config/env-names.js';
 import type { Ban } from '../core/ban.js';
+import { parseCidr } from '../core/ip-address.js';
+import { type AddressOrigin, originLines } from '../core/rdap.js';
 import { banItemCodec } from './notifier-codec.js';
 
 /** How ban records are read from table items (the ban store's own mapping). */
@@ -102,7 +105,10 @@ function isoOrPermanent(ms: number | null): string {
 }
 
 /** The SNS message for a change: a short subject and a readable body. Pure: exported for tests. */
-export function formatMessage(change: BanChange): {
+export function formatMessage(
+  change: BanChange,
+  origin?: AddressOrigin,
+): {
   subject: string;
   message: string;
   attributes: Record<string, string>;
@@ -123,6 +129,8 @@ export function formatMessage(change: BanChange): {
     `ban count:  ${ban.banCount}`,
   ];
   if (ban.reason) lines.push(`reason:     ${ban.reason}`);
+  // Who the address belongs to (RDAP, as fail2ban's mta-whois actions add whois output).
+  if (origin) lines.push(...originLines(origin));
   if (ban.logGroup)
     lines.push(`log:        ${ban.logGroup}${ban.logStream ? ` / ${ban.logStream}` : ''}`);
   if (change.kind === 'ban' && ban.matches && ban.matches.length > 0) {
@@ -138,7 +146,21 @@ export function formatMessage(change: BanChange): {
 export interface NotifierDeps {
   readonly codec: BanItemCodec;
   publish(message: ReturnType<typeof formatMessage>): Promise<void>;
+  /** Who an address belongs to (RDAP); optional, and never fails or holds back a message. */
+  readonly origin?: { lookup(address: string): Promise<AddressOrigin | undefined> };
   readonly logger?: Pick<Logger, 'info' | 'error'>;
+}
+
+/** The origin of a banned range's network address; undefined on any failure (bounded by the lookup). */
+async function originOf(deps: NotifierDeps, change: BanChange): Promise<AddressOrigin | undefined> {
+  if (change.kind !== 'ban' || !deps.origin) return undefined;
+  const network = parseCidr(change.ban.cidr)?.network;
+  if (network === undefined) return undefined;
+  try {
+    return await deps.origin.lookup(network);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Builds the stream handler; failed records are reported so only they are retried. */
@@ -151,7 +173,7 @@ export function makeNotifierHandler(
       try {
         const change = banChangeOf(record, deps.codec);
         if (!change) continue;
-        await deps.publish(formatMessage(change));
+        await deps.publish(formatMessage(change, await originOf(deps, change)));
         deps.logger?.info('notified', {
           event: change.kind,
           jail: change.ban.jail,
@@ -177,6 +199,8 @@ const logger = new Logger({ serviceName: 'notifier' });
 export const handler = makeNotifierHandler({
   codec: banItemCodec,
   logger,
+  // RDAP over HTTPS from IANA's bootstrap; 2.5 s at most per ban, answers cached per container.
+  origin: new RdapOrigin(),
   async publish({ subject, message, attributes }) {
     if (!topicArn) throw new Error(`${ENV.topicArn} is not set`);
     await sns.send(

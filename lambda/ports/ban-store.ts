@@ -5,6 +5,9 @@
  */
 import type { Ban } from '../core/ban.js';
 import type { FailureEvent } from '../core/policy/failure-window.js';
+import type { JailOverride } from '../core/policy/jail-overrides.js';
+
+export type { JailOverride } from '../core/policy/jail-overrides.js';
 
 /** Every ban record still stored, active or not (expired ones linger until TTL). */
 export interface DesiredBanReader {
@@ -88,6 +91,11 @@ export interface BanStore extends DesiredBanReader, BanExpiryRecorder {
   addIgnore(entry: IgnoreEntry): Promise<void>;
   removeIgnore(entry: IgnoreEntry): Promise<boolean>;
   listIgnores(): Promise<readonly IgnoreEntry[]>;
+
+  /** Writes a jail's runtime overrides (`cloudjail set`); one without settings deletes them. */
+  putJailOverride(override: JailOverride): Promise<void>;
+  /** Every jail's runtime overrides (the detector caches them like the runtime allowlist). */
+  listJailOverrides(): Promise<readonly JailOverride[]>;
 
   /** Adds to a jail's counters (one request per jail per batch). */
   addStats(jail: string, failed: number, banned: number): Promise<void>;

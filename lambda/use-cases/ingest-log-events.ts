@@ -17,7 +17,8 @@ import { CidrSet, hostCidr } from '../core/ip-address.js';
 import { banDuration } from '../core/policy/ban-policy.js';
 import { evaluateJailWindow, tagUser, thinDistinctUsers } from '../core/policy/distinct-users.js';
 import { formatDuration, PERMANENT } from '../core/policy/duration.js';
-import { type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
+import { evaluateWindow, type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
+import { applyOverride, type JailOverride } from '../core/policy/jail-overrides.js';
 import type { BanStore, IgnoreEntry, PutBanResult } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
 
@@ -52,6 +53,8 @@ export interface IngestDeps {
   readonly ignoreip: readonly string[];
   /** Runtime allowlist (`cloudjail ignore add`); the caller caches it. */
   runtimeIgnores(): Promise<readonly IgnoreEntry[]>;
+  /** Runtime per-jail overrides (`cloudjail set`); the caller caches them. */
+  jailOverrides?(): Promise<readonly JailOverride[]>;
   readonly now: () => number;
   readonly logger?: IngestLogger;
   /** Concurrent store requests (default 16). */
@@ -330,7 +333,13 @@ function eventProblem(event: unknown): string | undefined {
 
 export async function ingestLogEvents(batch: LogBatch, deps: IngestDeps): Promise<IngestReport> {
   const now = deps.now();
-  const jails = deps.jails.filter((j) => j.config.logGroups.includes(batch.logGroup));
+  const overrides = (await deps.jailOverrides?.()) ?? [];
+  const jails = deps.jails
+    .filter((j) => j.config.logGroups.includes(batch.logGroup))
+    .map((j) => {
+      const config = applyOverride(j.config, overrides);
+      return config === j.config ? j : { ...j, config };
+    });
   const where = { logGroup: batch.logGroup, logStream: batch.logStream };
   const report = {
     events: batch.events.length,

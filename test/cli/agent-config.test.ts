@@ -27,7 +27,7 @@ describe('cloudjail agent-config (spawned)', () => {
     expect(entry).not.toHaveProperty('multi_line_start_pattern');
   });
 
-  it('exits 2 with one clear line for a jail cdk.json does not have', async () => {
+  it('exits 4 (not found, as every --jail) with one clear line for a jail cdk.json does not have', async () => {
     const { code, stdout, stderr } = await cloudjail([
       'agent-config',
       '--jail',
@@ -35,7 +35,7 @@ describe('cloudjail agent-config (spawned)', () => {
       '--file',
       '/x',
     ]);
-    expect(code).toBe(2);
+    expect(code).toBe(4);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toContain('no jail "nope"');

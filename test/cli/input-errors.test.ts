@@ -79,10 +79,10 @@ describe('bad input is rejected before any work, with one clear line', () => {
     ],
     [
       ['replay', 'samples/freeswitch.log', '--jail', 'sshd'],
-      2,
+      4,
       /--jail: no jail "sshd" in the configuration \(jails: freeswitch, asterisk\)/,
     ],
-    [['replay', 'samples'], 2, /not a file: samples/],
+    [['replay', 'samples'], 2, /samples is a directory, not a log file/],
     [
       ['replay', 'samples/freeswitch.log', '--config', 'nope.json'],
       2,

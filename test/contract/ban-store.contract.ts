@@ -345,6 +345,25 @@ export function banStoreContract(name: string, fresh: StoreFactory): void {
       });
     });
 
+    describe('runtime jail overrides', () => {
+      it("writes, replaces, lists and deletes a jail's overrides", async () => {
+        const store = await fresh();
+        expect(await store.listJailOverrides()).toEqual([]);
+        await store.putJailOverride({ jail: 'freeswitch', bantime: 3 * 86_400_000 });
+        await store.putJailOverride({ jail: 'asterisk', maxretry: 3, findtime: HOUR, bantime: -1 });
+        await store.putJailOverride({ jail: 'freeswitch', maxretry: 10 });
+        const list = [...(await store.listJailOverrides())].sort((a, b) =>
+          a.jail.localeCompare(b.jail),
+        );
+        expect(list).toEqual([
+          { jail: 'asterisk', maxretry: 3, findtime: HOUR, bantime: -1 },
+          { jail: 'freeswitch', maxretry: 10 },
+        ]);
+        await store.putJailOverride({ jail: 'asterisk' });
+        expect(await store.listJailOverrides()).toEqual([{ jail: 'freeswitch', maxretry: 10 }]);
+      });
+    });
+
     describe('stats', () => {
       it('accumulates per-jail counters', async () => {
         const store = await fresh();

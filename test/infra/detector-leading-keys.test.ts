@@ -92,7 +92,7 @@ describe('detector table access: dynamodb:LeadingKeys', () => {
       expect(s['Resource']).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
     }
     const granted = grantedKeys(statements);
-    const read = ['FAIL#freeswitch', 'FAIL#asterisk', 'BAN', 'IGNORE'].sort();
+    const read = ['FAIL#freeswitch', 'FAIL#asterisk', 'BAN', 'IGNORE', 'OVERRIDE'].sort();
     const write = ['FAIL#freeswitch', 'FAIL#asterisk', 'BAN', 'STATS'].sort();
     expect(Object.fromEntries([...granted].map(([a, keys]) => [a, [...keys].sort()]))).toEqual({
       'dynamodb:GetItem': read,
@@ -162,7 +162,7 @@ describe('detector table access: dynamodb:LeadingKeys', () => {
       ]),
     );
     expect(new Set(sent.map((s) => s.key))).toEqual(
-      new Set(['IGNORE', 'BAN', 'FAIL#freeswitch', 'STATS']),
+      new Set(['IGNORE', 'OVERRIDE', 'BAN', 'FAIL#freeswitch', 'STATS']),
     );
     for (const { action, key } of sent) {
       expect(granted.get(action)?.has(key), `${action} on pk ${key}`).toBe(true);

@@ -153,12 +153,12 @@ describe('detector handler on dynalite', () => {
     );
     expect(result.status).toBe('ingested');
     expect(result.report).toMatchObject({ events: 25, failures: 5, pairs: 1 });
-    // The batch banned on its own: allowlist Query, BatchGetItem, one conditional PutItem, and
-    // the jail's counters (UpdateItem).
+    // The batch banned on its own: allowlist and jail-override Queries (each cached a minute per
+    // container), BatchGetItem, one conditional PutItem, and the jail's counters (UpdateItem).
     expect([...c.requests.byCommand].sort()).toEqual([
       ['BatchGetItemCommand', 1],
       ['PutItemCommand', 1],
-      ['QueryCommand', 1],
+      ['QueryCommand', 2],
       ['UpdateItemCommand', 1],
     ]);
     const bans = await c.store.listBans();
@@ -270,12 +270,13 @@ describe('detector handler on dynalite', () => {
     expect(first.report).toMatchObject({ events: 10_000, failures: 5000, pairs: 100 });
     const bans = first.report?.bans.length ?? 0;
     expect(bans).toBe(100);
-    // Counted on the wire: 1 Query (allowlist) + 1 BatchGetItem (ban state) + 100 conditional
-    // PutItem (each attacker's batch bans on its own) + 1 UpdateItem (stats).
-    expect(c.requests.count('QueryCommand')).toBe(1);
+    // Counted on the wire: 2 Queries (allowlist, jail overrides; cached a minute per container) +
+    // 1 BatchGetItem (ban state) + 100 conditional PutItem (each attacker's batch bans on its own)
+    // + 1 UpdateItem (stats).
+    expect(c.requests.count('QueryCommand')).toBe(2);
     expect(c.requests.count('BatchGetItemCommand')).toBe(1);
     expect(c.requests.count('PutItemCommand')).toBe(bans);
-    expect(c.requests.total).toBeLessThanOrEqual(100 + 3);
+    expect(c.requests.total).toBeLessThanOrEqual(100 + 4);
 
     // Delivered again: every failure was consumed by a ban; only the ban state is read.
     c.requests.reset();

@@ -148,7 +148,14 @@ describe('agent-config generator', () => {
       }
     };
     bad(() => resolveAgentJail('freeswitch', '/nonexistent/cdk.json', undefined), /--log-group/);
-    bad(() => resolveAgentJail('nosuch', CDK_JSON, undefined), /no jail "nosuch"/);
+    // An unknown jail is "not found" (exit 4), as for every command's --jail.
+    try {
+      resolveAgentJail('nosuch', CDK_JSON, undefined);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as CliError).code).toBe(ExitCode.NotFound);
+      expect((error as CliError).message).toMatch(/no jail "nosuch"/);
+    }
     bad(
       () =>
         buildAgentConfig({
@@ -230,7 +237,7 @@ describe('cloudjail agent-config (command)', () => {
     });
   });
 
-  it('exits 2 naming the problem for an unknown jail', async () => {
+  it('exits 4 naming the problem for an unknown jail', async () => {
     const { code, out, err } = await run([
       'agent-config',
       '--jail',
@@ -240,7 +247,7 @@ describe('cloudjail agent-config (command)', () => {
       '--config',
       CDK_JSON,
     ]);
-    expect(code).toBe(ExitCode.BadInput);
+    expect(code).toBe(ExitCode.NotFound);
     expect(out).toBe('');
     expect(err).toContain('no jail "nosuch"');
   });

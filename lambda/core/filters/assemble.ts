@@ -29,6 +29,26 @@ export interface AssembledFilter {
   readonly lines: Readonly<Record<string, { file: string; line: number } | undefined>>;
 }
 
+/**
+ * A filter whose failregex selects its regexes by mode (`<cj-<mode>>`, fail2ban's
+ * `<mode>-<...>` style): an unknown mode is named with the modes the file defines, instead of
+ * leaving an unresolved tag (which would read as "no failure-id group").
+ */
+function checkMode(config: IniConfig, vars: ReadonlyMap<string, RawValue>, path: string): void {
+  const mode = config.get('Definition', 'mode', vars);
+  const failregex = config.raw('Definition', 'failregex')?.value ?? '';
+  const ref = /<([\w.-]*)<mode>>/.exec(failregex);
+  if (mode === undefined || !ref) return;
+  const prefix = ref[1] as string;
+  const keys = [...(config.sections.get('Definition')?.keys() ?? [])];
+  if (keys.includes(`${prefix}${mode.trim()}`)) return;
+  const modes = keys.filter((k) => k.startsWith(prefix) && k.length > prefix.length);
+  throw new FilterError(
+    `unknown mode ${mode.trim()} (${modes.map((k) => k.slice(prefix.length)).join(', ')})`,
+    { file: path, option: 'mode' },
+  );
+}
+
 export function assembleFilter(
   path: string,
   files: FilterFileSource,
@@ -51,6 +71,7 @@ export function assembleFilter(
   if (!vars.has('logtype') && !config.sections.get('Definition')?.has('logtype')) {
     vars.set('logtype', { value: 'file', file: '<implicit>', line: 0 });
   }
+  checkMode(config, vars, path);
   const combined = new Map<string, string>();
   const lines: Record<string, { file: string; line: number } | undefined> = {};
   for (const opt of READ_OPTIONS) {

@@ -62,11 +62,18 @@ interface Runner {
   readonly numbers: readonly number[];
 }
 
+/** Runners by regex: a matcher is made per batch, its regexes' twins once per filter. */
+const runners = new WeakMap<CompiledRegex, Runner>();
+
 function runnerOf(re: CompiledRegex): Runner {
+  const known = runners.get(re);
+  if (known) return known;
   const t = numberedTwin(re);
-  return t
+  const runner: Runner = t
     ? { re, twin: t.regex, names: t.names, numbers: t.numbers }
     : { re, twin: undefined, names: [], numbers: [] };
+  runners.set(re, runner);
+  return runner;
 }
 
 function run(r: Runner, text: string, literalsChecked = false): RegExpExecArray | null {
@@ -145,6 +152,9 @@ interface Gate {
   /** Whether the gate can ever reject a line (else it is skipped). */
   readonly useful: boolean;
 }
+
+/** Gates by filter (`earlyIgnore` follows from the filter): built once, not per matcher. */
+const gates = new WeakMap<CompiledFilter, Gate>();
 
 function buildGate(filter: CompiledFilter, earlyIgnore: boolean): Gate {
   const lits: string[] = [];
@@ -435,7 +445,11 @@ export function createLogMatcher(
     return undefined;
   };
 
-  const gate = buildGate(filter, earlyIgnore);
+  let gate = gates.get(filter);
+  if (gate === undefined) {
+    gate = buildGate(filter, earlyIgnore);
+    gates.set(filter, gate);
+  }
   const dating = !options.noDateParsing && dates.enabled;
   const groupsOf = (re: CompiledRegex) => [...re.groups, ...(prefregex?.groups ?? [])];
   const altGroups = failregex.map((re) => groupsOf(re).some((g) => g.startsWith('alt_')));

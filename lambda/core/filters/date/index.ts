@@ -59,16 +59,16 @@ const DEFAULT_TEMPLATES = [
   String.raw`%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`,
   String.raw`(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
   String.raw`(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?`,
-  String.raw`%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S`,
+  '%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S',
   String.raw`%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?`,
-  String.raw`%m/%d/%ExY:%H:%M:%S`,
+  '%m/%d/%ExY:%H:%M:%S',
   String.raw`%m-%d-%ExY %k:%M:%S(?:\.%f)?`,
   'EPOCH',
-  String.raw`{^LN-BEG}%H:%M:%S`,
-  String.raw`^<%m/%d/%Exy@%H:%M:%S>`,
-  String.raw`%Exy%Exm%Exd  ?%H:%M:%S`,
-  String.raw`%b %d, %ExY %I:%M:%S %p`,
-  String.raw`^%b-%d-%Exy %k:%M:%S`,
+  '{^LN-BEG}%H:%M:%S',
+  '^<%m/%d/%Exy@%H:%M:%S>',
+  '%Exy%Exm%Exd  ?%H:%M:%S',
+  '%b %d, %ExY %I:%M:%S %p',
+  '^%b-%d-%Exy %k:%M:%S',
   String.raw`%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?`,
   String.raw`(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
   String.raw`(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
@@ -234,7 +234,21 @@ interface Positional extends Slots {
 
 const FIELD_NAMES = ['__pre', '__cut', '__cut2', '__cut3', ...'YymBbdHIpMSfzZjaAwUW'];
 
+/** Quick regexes by template (callers set lastIndex before each use). */
+const quickRegexes = new WeakMap<Template, RegExp | null>();
+/** Positional forms by regex: detectors are made per batch, templates are shared (cached). */
+const positionals = new WeakMap<CompiledRegex, Positional>();
+
 function positionalOf(compiled: CompiledRegex): Positional {
+  let p = positionals.get(compiled);
+  if (p === undefined) {
+    p = buildPositional(compiled);
+    positionals.set(compiled, p);
+  }
+  return p;
+}
+
+function buildPositional(compiled: CompiledRegex): Positional {
   const { regex, index } = toPositional(compiled.regex);
   const pairs: [string, number][] = [];
   for (const [js, py] of compiled.groupNames) {
@@ -356,17 +370,22 @@ function cachedDefaults(filter: 'all' | 'anchored'): Template[] {
 /** For tests: rebuilds default templates. */
 export function resetDateTemplateCache(): void {
   defaultCache = {};
+  patternCache.clear();
 }
 
 /**
- * @param datepattern the option value after INI interpolation; undefined = fail2ban's defaults.
- * @throws FilterError (option `datepattern`, 1-based line of the value) on a bad pattern.
+ * The templates of a datepattern (immutable), built once per pattern text: a matcher (and so a
+ * detector) is made per batch, and building a pattern compiles regexes.
  */
-export function createDateDetector(
-  datepattern: string | undefined,
-  options: DateDetectorOptions = {},
-): DateDetector {
-  const toEpoch = zoneConverter(options.timeZone);
+const patternCache = new Map<string, { templates: Template[]; none: boolean }>();
+
+function patternTemplates(datepattern: string | undefined): {
+  templates: Template[];
+  none: boolean;
+} {
+  const key = datepattern ?? '\u0000default';
+  const known = patternCache.get(key);
+  if (known) return known;
   const templates: Template[] = [];
   let none = false;
   if (datepattern === undefined) templates.push(...cachedDefaults('all'));
@@ -390,6 +409,22 @@ export function createDateDetector(
       } else templates.push(buildPattern(line, { line: idx + 1 }));
     });
   }
+  const built = { templates, none };
+  if (patternCache.size >= 256) patternCache.clear();
+  patternCache.set(key, built);
+  return built;
+}
+
+/**
+ * @param datepattern the option value after INI interpolation; undefined = fail2ban's defaults.
+ * @throws FilterError (option `datepattern`, 1-based line of the value) on a bad pattern.
+ */
+export function createDateDetector(
+  datepattern: string | undefined,
+  options: DateDetectorOptions = {},
+): DateDetector {
+  const toEpoch = zoneConverter(options.timeZone);
+  const { templates, none } = patternTemplates(datepattern);
   if (none && templates.length === 0) {
     return {
       enabled: false,
@@ -446,7 +481,12 @@ export function createDateDetector(
   const quickRegexAt = (i: number): RegExp | null => {
     let re = quick[i];
     if (re === undefined) {
-      re = quickRegex(i);
+      const t = templates[i] as Template;
+      re = quickRegexes.get(t);
+      if (re === undefined) {
+        re = quickRegex(i);
+        quickRegexes.set(t, re);
+      }
       quick[i] = re;
     }
     return re;
