@@ -17,7 +17,7 @@ import { CidrSet, hostCidr } from '../core/ip-address.js';
 import { banDuration } from '../core/policy/ban-policy.js';
 import { evaluateJailWindow, tagUser, thinDistinctUsers } from '../core/policy/distinct-users.js';
 import { formatDuration, PERMANENT } from '../core/policy/duration.js';
-import { evaluateWindow, type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
+import { type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
 import { applyOverride, type JailOverride } from '../core/policy/jail-overrides.js';
 import type { BanStore, IgnoreEntry, PutBanResult } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
