@@ -84,7 +84,13 @@ describe('table access of the detector and the enforcer', () => {
 
   beforeAll(() => {
     template = Template.fromStack(
-      new CloudjailStack(testApp(false), 'Access', { config: exampleConfig() }),
+      new CloudjailStack(testApp(false), 'Access', {
+        // Agents enabled: every code path of the Lambdas (the enforcer reads agent heartbeats).
+        config: {
+          ...exampleConfig(),
+          agents: { enabled: true, tag: { key: 'cloudjail:agent', value: 'on' }, staleAfter: '5m' },
+        },
+      }),
     );
   }, 120_000);
   afterAll(cleanupApps);
@@ -118,7 +124,10 @@ describe('table access of the detector and the enforcer', () => {
     }
     const prefixes: Record<string, string> = { ec2: 'ec2', lambda: 'lambda', sns: 'sns', s3: 's3' };
     // S3 commands whose IAM action is named differently.
-    const s3Actions: Record<string, string> = { HeadObject: 'GetObject' };
+    const s3Actions: Record<string, string> = {
+      HeadObject: 'GetObject',
+      ListObjectsV2: 'ListBucket',
+    };
     let found = 0;
     for (const file of sourceFiles(join(PROJECT_ROOT, 'lambda'))) {
       const text = readFileSync(file, 'utf8');

@@ -219,7 +219,9 @@ describe('the enforcer reports what it cannot do (issue 12.10)', () => {
     expect(report.pending).toBe(0);
     expect(report.nacls[0]?.ipv4).toMatchObject({ capacity: 6, enforced: 6, notEnforced: 6 });
     expect(report.nacls[0]?.warnings?.join(' ')).toMatch(/NetworkAclEntryLimitExceeded/);
-    expect(docs.at(-1)?.[METRICS.bansNotEnforced]).toBe(6);
+    // BansNotEnforced is per tier: the NACL tier's figure carries Tier=nacl.
+    const naclTier = docs.find((d) => d[METRICS.tierDimension] === METRICS.naclTier);
+    expect(naclTier?.[METRICS.bansNotEnforced]).toBe(6);
     // `status` is a dry run: it knows the learned quota.
     const dry = await enforceBans(w.deps(), { dryRun: true });
     expect(dry.notEnforced).toBe(6);
