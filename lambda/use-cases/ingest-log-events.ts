@@ -17,7 +17,7 @@ import { CidrSet, hostCidr } from '../core/ip-address.js';
 import { banDuration } from '../core/policy/ban-policy.js';
 import { evaluateJailWindow, tagUser, thinDistinctUsers } from '../core/policy/distinct-users.js';
 import { formatDuration, PERMANENT } from '../core/policy/duration.js';
-import { type FailureEvent, pruneFailures } from '../core/policy/failure-window.js';
+import { type FailureEvent, failuresById, pruneFailures } from '../core/policy/failure-window.js';
 import { applyOverride, type JailOverride } from '../core/policy/jail-overrides.js';
 import type { BanStore, IgnoreEntry, PutBanResult } from '../ports/ban-store.js';
 import type { EnforcementTrigger } from '../ports/enforcement-trigger.js';
@@ -183,11 +183,7 @@ export function thinFailures(
   maxretry: number,
   findtime: number,
 ): FailureEvent[] {
-  const byId = new Map<string, FailureEvent>();
-  for (const f of failures) {
-    const known = byId.get(f.id);
-    if (!known || f.time < known.time) byId.set(f.id, f);
-  }
+  const byId = failuresById(failures);
   const sorted = [...byId.values()].sort((a, b) =>
     a.time !== b.time ? b.time - a.time : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
   );

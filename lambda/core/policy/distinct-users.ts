@@ -9,7 +9,12 @@
  * idempotence (a redelivered event never counts twice) are unchanged; the hash keeps ids short
  * whatever the attacker puts in a user name. Pure: no I/O, no clock.
  */
-import { evaluateWindow, type FailureEvent, type WindowDecision } from './failure-window.js';
+import {
+  evaluateWindow,
+  type FailureEvent,
+  failuresById,
+  type WindowDecision,
+} from './failure-window.js';
 
 const TAG = /#u([0-9a-f]{8})$/;
 
@@ -82,11 +87,7 @@ export function thinDistinctUsers(
   maxretry: number,
   findtime: number,
 ): FailureEvent[] {
-  const byId = new Map<string, FailureEvent>();
-  for (const f of failures) {
-    const known = byId.get(f.id);
-    if (!known || f.time < known.time) byId.set(f.id, f);
-  }
+  const byId = failuresById(failures);
   const order = (a: FailureEvent, b: FailureEvent) =>
     a.time !== b.time ? a.time - b.time : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   const perUser = new Map<string, FailureEvent[]>();

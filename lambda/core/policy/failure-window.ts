@@ -74,3 +74,13 @@ export function pruneFailures(
   }
   return { keep, drop };
 }
+
+/** One failure per event id (the earliest time of an id seen twice), keyed by id. */
+export function failuresById(failures: readonly FailureEvent[]): Map<string, FailureEvent> {
+  const byId = new Map<string, FailureEvent>();
+  for (const f of failures) {
+    const known = byId.get(f.id);
+    if (!known || f.time < known.time) byId.set(f.id, f);
+  }
+  return byId;
+}
