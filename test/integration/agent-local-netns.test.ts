@@ -42,8 +42,8 @@ describe
       await server.waitFor((l) => l.startsWith('cloudjail local: ready'), 90_000);
     }, 120_000);
 
-    afterAll(() => {
-      server?.kill();
+    afterAll(async () => {
+      await server?.stop();
       try {
         sh(['ip', 'netns', 'del', ns]);
       } catch {
