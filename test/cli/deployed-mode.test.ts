@@ -5,7 +5,7 @@
  * the local Lambda endpoint running the real enforcer use case against the local EC2 endpoint.
  * Nothing here reaches AWS.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbBanStore } from '../../lambda/adapters/dynamodb-ban-store.js';
@@ -18,6 +18,7 @@ import { type LocalEc2, sampleAcl, startLocalEc2 } from '../../local/ec2-endpoin
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../local/embedded-dynamodb.js';
 import { type LocalLambda, startLocalLambda } from '../../local/lambda-endpoint.js';
 import { type LocalS3, startLocalS3 } from '../../local/s3-endpoint.js';
+import { startCloudFormationStub } from '../helpers/cloudformation-stub.js';
 import { cloudjail, lastJson } from './cli-process.js';
 
 const STACK = 'Cloudjail-Test';
@@ -37,45 +38,6 @@ let lambda: LocalLambda;
 let cfn: Server;
 let s3: LocalS3;
 let env: Record<string, string>;
-
-const xml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** DescribeStacks of the CloudFormation Query API, for one stack. */
-function startCloudFormation(
-  stacks: Readonly<Record<string, Record<string, string>>>,
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      const params = new URLSearchParams(body);
-      const ns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
-      res.setHeader('content-type', 'text/xml');
-      const name = params.get('StackName') ?? '';
-      const outputs = stacks[name];
-      if (params.get('Action') !== 'DescribeStacks' || !outputs) {
-        res.statusCode = 400;
-        res.end(
-          `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${xml(params.get('StackName') ?? '')} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
-        );
-        return;
-      }
-      const members = Object.entries(outputs)
-        .map(
-          ([k, v]) =>
-            `<member><OutputKey>${k}</OutputKey><OutputValue>${xml(v)}</OutputValue></member>`,
-        )
-        .join('');
-      res.end(
-        `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/1</StackId><CreationTime>2024-11-05T03:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
-      );
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 beforeAll(async () => {
   db = await startEmbeddedDynamoDb('cloudjail-test-table');
@@ -113,7 +75,7 @@ beforeAll(async () => {
     [STACK_OUTPUTS.enforcerFunctionName]: enforcerName,
     [STACK_OUTPUTS.config]: JSON.stringify(raw),
   });
-  cfn = await startCloudFormation({
+  cfn = await startCloudFormationStub({
     [STACK]: {
       ...outputs('Cloudjail-Test-Enforcer', RAW_CONFIG),
       [STACK_OUTPUTS.banListBucket]: s3.bucket,
