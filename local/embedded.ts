@@ -6,14 +6,10 @@
  * publishes the ban list to a local S3 API (local/s3-endpoint.ts), where `cloudjail agent --local`
  * polls it.
  */
-import { DynamoDbBanStore } from '../lambda/adapters/dynamodb-ban-store.js';
-import { DynamoDbFailureWindows } from '../lambda/adapters/dynamodb-failure-windows.js';
-import { Ec2NetworkAcls } from '../lambda/adapters/ec2-network-acls.js';
 import { loadBuiltinOrFileFilter } from '../lambda/adapters/filter-files.js';
 import { MemoryBanListPublisher } from '../lambda/adapters/memory-ban-list-publisher.js';
 import { MemoryBanStore } from '../lambda/adapters/memory-ban-store.js';
 import { defaultDenyEntries, MemoryNetworkAcls } from '../lambda/adapters/memory-network-acls.js';
-import { S3BanListPublisher } from '../lambda/adapters/s3-ban-list-publisher.js';
 import type { CloudjailConfig } from '../lambda/config/cloudjail-config.js';
 import type { JailConfig } from '../lambda/config/jail-config.js';
 import type { BanList } from '../lambda/core/ban-list/schema.js';
@@ -30,9 +26,10 @@ import {
   type LogBatch,
 } from '../lambda/use-cases/ingest-log-events.js';
 import { PublicationMemory } from '../lambda/use-cases/publish-ban-list.js';
-import { type LocalEc2, sampleAcl, startLocalEc2 } from './ec2-endpoint.js';
-import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from './embedded-dynamodb.js';
-import { type LocalS3, startLocalS3 } from './s3-endpoint.js';
+import type { LocalEc2 } from './ec2-endpoint.js';
+import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
+import type { LocalS3 } from './s3-endpoint.js';
+import { sampleAcl } from './sample-acl.js';
 
 /** A clock the caller sets: replay advances it to each batch's own log time. */
 export class SettableClock {
@@ -74,8 +71,14 @@ export interface EmbeddedPipeline {
   readonly clock: SettableClock;
   /** Runs one CloudWatch-style batch through the detector use case at the clock's time. */
   ingest(batch: LogBatch): Promise<IngestReport>;
-  /** Runs the enforcer use case at the clock's time. */
-  enforce(options?: { readonly dryRun?: boolean }): Promise<EnforcementReport>;
+  /**
+   * Runs the enforcer use case at the clock's time. `publish: false` leaves the host tier's ban
+   * list as it is (replay publishes once, at the log's end: no agent reads the lists between).
+   */
+  enforce(options?: {
+    readonly dryRun?: boolean;
+    readonly publish?: boolean;
+  }): Promise<EnforcementReport>;
   /** Inbound entries of every target NACL (allow rules and default denies included), by rule. */
   inboundEntries(): AclRow[];
   stop(): Promise<void>;
@@ -101,7 +104,8 @@ export interface EmbeddedOptions {
   readonly inMemory?: boolean;
 }
 
-interface Backend {
+/** Where the embedded pipeline keeps its state: process memory, or the local services. */
+export interface Backend {
   readonly dynamodb: EmbeddedDynamoDb | undefined;
   readonly ec2: LocalEc2 | undefined;
   readonly s3: LocalS3 | undefined;
@@ -136,41 +140,6 @@ function memoryBackend(config: CloudjailConfig): Backend {
   };
 }
 
-async function serviceBackend(config: CloudjailConfig): Promise<Backend> {
-  const dynamodb = await startEmbeddedDynamoDb();
-  let ec2: LocalEc2;
-  try {
-    ec2 = await startLocalEc2({
-      acls: config.targets.map((t) => sampleAcl(t.naclId)),
-      ruleQuota: config.enforcement.ruleQuota,
-    });
-  } catch (e) {
-    await dynamodb.stop();
-    throw e;
-  }
-  let s3: LocalS3;
-  try {
-    s3 = await startLocalS3();
-  } catch (e) {
-    await Promise.all([ec2.stop(), dynamodb.stop()]);
-    throw e;
-  }
-  const client = dynamodb.client();
-  return {
-    dynamodb,
-    ec2,
-    s3,
-    banList: new S3BanListPublisher({ client: s3.client(), bucket: s3.bucket }),
-    store: new DynamoDbBanStore(client, dynamodb.tableName),
-    failures: new DynamoDbFailureWindows(client, dynamodb.tableName),
-    nacls: new Ec2NetworkAcls({ client: ec2.client() }),
-    entries: (naclId) => ec2.entries(naclId),
-    async stop() {
-      await Promise.all([ec2.stop(), dynamodb.stop(), s3.stop()]);
-    },
-  };
-}
-
 export async function startEmbedded(
   options: EmbeddedOptions & { readonly inMemory: true },
 ): Promise<PipelineCore>;
@@ -179,7 +148,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<PipelineC
   const { config } = options;
   const jails = options.jails ?? jailRuntimes(config.jails);
   const clock = new SettableClock(options.startAt ?? 0);
-  const backend = options.inMemory ? memoryBackend(config) : await serviceBackend(config);
+  const backend = options.inMemory
+    ? memoryBackend(config)
+    : // Loaded on demand: dynalite, s3rver and the AWS SDK clients are most of a replay's start.
+      await (await import('./embedded-services.js')).serviceBackend(config);
   const { dynamodb, ec2, s3, banList, store, failures, nacls } = backend;
   const publicationMemory = new PublicationMemory();
   const trigger = new RecordingEnforcementTrigger();
@@ -225,7 +197,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<PipelineC
           nacls,
           jails: config.jails,
           ignoreip: config.ignoreip,
-          publisher: banList,
+          ...(opts.publish === false ? {} : { publisher: banList }),
           publicationMemory,
           // No lease: embedded runs are already serialized (one process; the local Lambda endpoint
           // queues `cloudjail local` runs), and replay runs the enforcer after every batch.

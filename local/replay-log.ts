@@ -34,6 +34,13 @@ export interface ReplayHooks {
    * through the local CloudWatch Logs endpoint (local/embedded-logs.ts) instead.
    */
   deliver?(batch: LogBatch): Promise<readonly IngestReport[]>;
+  /**
+   * Publish the host tier's ban list at every enforcer run, as the deployed enforcer does (the
+   * demo, whose local S3 an agent may poll). Default: only the last run, at the log's end,
+   * publishes; the lists between are never read, and building one per run (serialized, hashed,
+   * compressed) was a third of a busy log's replay.
+   */
+  readonly publishEveryRun?: boolean;
 }
 
 export interface ReplayResult {
@@ -66,24 +73,25 @@ interface TimedEvent extends LogEvent {
 const MAX_BATCH_EVENTS = 2000;
 const MAX_BATCH_SPAN_MS = 5000;
 
-/** Lines of a file, read in large chunks; reports bytes read. */
+/** Lines of a file, read in large chunks: one array per chunk; reports bytes read. */
 async function* fileLines(
   path: string,
   onBytes: (n: number) => void,
-): AsyncGenerator<string, void, undefined> {
+): AsyncGenerator<string[], void, undefined> {
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   let rest = '';
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     onBytes(chunk.length);
     const parts = (rest + chunk.toString('utf8')).split('\n');
     rest = parts.pop() ?? '';
-    yield* parts;
+    yield parts;
   }
-  if (rest !== '') yield rest;
+  if (rest !== '') yield [rest];
 }
 
 /**
- * Events of one file with their log time: a line's own date, else the previous line's time
+ * Events of one file with their log time, an array per chunk read (a line's trip through async
+ * generators costs more than its date): a line's own date, else the previous line's time
  * (continuation lines), else `fallback` until the first dated line. A line dated before the one
  * above it keeps its own date (rotated files concatenated out of order, a restored backup), as
  * the CloudWatch agent's `timestamp_format` would: each failure keeps its own time.
@@ -94,43 +102,94 @@ async function* timedEvents(
   fallback: number,
   onBytes: (n: number) => void,
   seen: { lines: number; from: number | null; to: number | null },
-): AsyncGenerator<TimedEvent, void, undefined> {
+): AsyncGenerator<TimedEvent[], void, undefined> {
   const detector = createDateDetector(undefined, {
     ...(source.timeZone ? { timeZone: source.timeZone } : {}),
   });
   let last: number | undefined;
   let n = 0;
-  for await (const raw of fileLines(source.path, onBytes)) {
-    n++;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    // As fail2ban-regex: blank lines and comments are not log lines.
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    seen.lines++;
-    const date = detector.detect(line, last ?? fallback);
-    if (date && Number.isFinite(date.time)) {
-      last = date.time;
-      seen.from = seen.from === null ? date.time : Math.min(seen.from, date.time);
-      seen.to = seen.to === null ? date.time : Math.max(seen.to, date.time);
+  for await (const lines of fileLines(source.path, onBytes)) {
+    const events: TimedEvent[] = [];
+    for (const raw of lines) {
+      n++;
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      // As fail2ban-regex: blank lines and comments are not log lines.
+      if (line.trim() === '' || line.startsWith('#')) continue;
+      seen.lines++;
+      const date = detector.detect(line, last ?? fallback);
+      if (date && Number.isFinite(date.time)) {
+        last = date.time;
+        seen.from = seen.from === null ? date.time : Math.min(seen.from, date.time);
+        seen.to = seen.to === null ? date.time : Math.max(seen.to, date.time);
+      }
+      events.push({
+        source: index,
+        id: `${index}:${n}`,
+        timestamp: last ?? fallback,
+        message: line,
+      });
     }
-    yield { source: index, id: `${index}:${n}`, timestamp: last ?? fallback, message: line };
+    yield events;
   }
 }
 
-/** Merges per-file event streams by timestamp (stable: ties keep file order). */
-async function* mergeByTime(
-  streams: AsyncGenerator<TimedEvent, void, undefined>[],
-): AsyncGenerator<TimedEvent, void, undefined> {
-  const heads: (TimedEvent | undefined)[] = [];
-  for (const s of streams) heads.push((await s.next()).value ?? undefined);
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i];
-      if (h && (best < 0 || h.timestamp < (heads[best] as TimedEvent).timestamp)) best = i;
+/** One file's events, one at a time, reading the next chunk only when the last is used up. */
+class EventCursor {
+  private events: TimedEvent[] = [];
+  private at = 0;
+  constructor(private readonly chunks: AsyncGenerator<TimedEvent[], void, undefined>) {}
+
+  /** The next event when its chunk is at hand, else undefined (then call fill()). */
+  current(): TimedEvent | undefined {
+    return this.events[this.at];
+  }
+
+  /** Reads until an event is at hand; the event, or undefined at the end of the file. */
+  async fill(): Promise<TimedEvent | undefined> {
+    while (this.at >= this.events.length) {
+      const next = await this.chunks.next();
+      if (next.done) return undefined;
+      this.events = next.value;
+      this.at = 0;
     }
-    if (best < 0) return;
-    yield heads[best] as TimedEvent;
-    heads[best] = (await (streams[best] as AsyncGenerator<TimedEvent>).next()).value ?? undefined;
+    return this.events[this.at];
+  }
+
+  /** Consumes the current event. */
+  take(): TimedEvent {
+    return this.events[this.at++] as TimedEvent;
+  }
+}
+
+/**
+ * Merges per-file event streams by timestamp (stable: ties keep file order), as arrays: one file
+ * passes through whole; several are merged an event at a time.
+ */
+async function* mergeByTime(
+  streams: AsyncGenerator<TimedEvent[], void, undefined>[],
+): AsyncGenerator<readonly TimedEvent[], void, undefined> {
+  if (streams.length === 1) {
+    yield* streams[0] as AsyncGenerator<TimedEvent[], void, undefined>;
+    return;
+  }
+  const cursors = streams.map((s) => new EventCursor(s));
+  const heads: (TimedEvent | undefined)[] = [];
+  for (const c of cursors) heads.push(await c.fill());
+  for (;;) {
+    const out: TimedEvent[] = [];
+    for (let k = 0; k < 4096; k++) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i];
+        if (h && (best < 0 || h.timestamp < (heads[best] as TimedEvent).timestamp)) best = i;
+      }
+      if (best < 0) break;
+      const cursor = cursors[best] as EventCursor;
+      out.push(cursor.take());
+      heads[best] = cursor.current() ?? (await cursor.fill());
+    }
+    if (out.length === 0) return;
+    yield out;
   }
 }
 
@@ -168,9 +227,9 @@ export async function replayLogs(
   /** Expiry times of bans created so far (the enforcer must run at each). */
   const expiries: number[] = [];
 
-  const enforceAt = async (at: number) => {
+  const enforceAt = async (at: number, publish = hooks.publishEveryRun === true) => {
     pipeline.clock.set(at);
-    lastReport = await pipeline.enforce();
+    lastReport = await pipeline.enforce({ publish });
     enforcerRuns++;
     const entries = pipeline.inboundEntries();
     const key = denyKey(entries);
@@ -192,14 +251,19 @@ export async function replayLogs(
   const flush = async () => {
     if (batch.length === 0) return;
     const first = batch[0] as TimedEvent;
-    const at = Math.max(...batch.map((e) => e.timestamp));
+    let at = first.timestamp;
+    for (const e of batch) if (e.timestamp > at) at = e.timestamp;
     await sweepUntil(at);
     pipeline.clock.set(at);
     const source = sources[first.source] as ReplaySource;
     const delivery: LogBatch = {
       logGroup: source.logGroup,
       logStream: source.path,
-      events: batch.map(({ id, timestamp, message }) => ({ id, timestamp, message })),
+      // The events as they are (a TimedEvent is a LogEvent); a copy of the three fields only
+      // for a delivery that sends them on.
+      events: hooks.deliver
+        ? batch.map(({ id, timestamp, message }) => ({ id, timestamp, message }))
+        : batch,
     };
     const reports = hooks.deliver
       ? await hooks.deliver(delivery)
@@ -219,23 +283,25 @@ export async function replayLogs(
     if (banned) await enforceAt(at);
   };
 
-  for await (const event of events) {
-    const first = batch[0];
-    if (
-      first &&
-      (event.source !== first.source ||
-        Math.abs(event.timestamp - first.timestamp) > MAX_BATCH_SPAN_MS ||
-        batch.length >= MAX_BATCH_EVENTS)
-    ) {
-      await flush();
+  for await (const chunk of events) {
+    for (const event of chunk) {
+      const first = batch[0];
+      if (
+        first &&
+        (event.source !== first.source ||
+          Math.abs(event.timestamp - first.timestamp) > MAX_BATCH_SPAN_MS ||
+          batch.length >= MAX_BATCH_EVENTS)
+      ) {
+        await flush();
+      }
+      batch.push(event);
     }
-    batch.push(event);
   }
   await flush();
   const end = seen.to ?? fallbackTime;
   await sweepUntil(end);
   // A last run at the log's end: the report and table of the final state.
-  await enforceAt(Math.max(end, pipeline.clock.now()));
+  await enforceAt(Math.max(end, pipeline.clock.now()), true);
   // Read back from the local S3 API: what an agent polling it would enforce.
   const list = await pipeline.banList.read();
   const published = [...new Set(list?.groups.flatMap((g) => g.bans.map(([cidr]) => cidr)))].sort();

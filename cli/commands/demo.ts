@@ -115,6 +115,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     }
     return replayLogs(pipeline, sources, {
       deliver: (batch) => logs.ship(batch),
+      publishEveryRun: true,
       onBan: (ban, at) => printLines([`[${formatTime(at)}] BAN ${banLine(ban, at)}`]),
       onNaclChange: (entries, report, at) => {
         const lines = [`[${formatTime(at)}] enforcer: ${report.mutations} change(s)`];

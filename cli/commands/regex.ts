@@ -254,11 +254,9 @@ async function runRegexOnLogGroup(
   options: RegexOptions,
 ): Promise<void> {
   if (extra !== undefined) throw new CliError('--log-group takes no INPUT: pass only the filter');
-  // Not a literal specifier: the fast regex bundle must not pull in the AWS SDK.
-  const modulePath = './regex-log-group.js';
-  const { openLogGroupInput, filterOfLogGroup } = (await import(
-    modulePath
-  )) as typeof import('./regex-log-group.js');
+  // Imported on demand: in a bundle it is a chunk of its own, so `regex` on a file never loads
+  // the AWS SDK.
+  const { openLogGroupInput, filterOfLogGroup } = await import('./regex-log-group.js');
   const source = await openLogGroupInput({
     logGroup: options.logGroup as string,
     ...(options.since !== undefined ? { since: options.since } : {}),

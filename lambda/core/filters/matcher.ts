@@ -385,6 +385,57 @@ function strOf(groups: Record<string, string | number>, k: string): string | und
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** What a matcher needs of its filter, computed once per filter (a matcher is made per batch). */
+interface FilterPlan {
+  readonly gate: Gate;
+  /** Per failregex: whether its groups (with the prefregex's) include alt_ groups. */
+  readonly altGroups: readonly boolean[];
+  /** Per failregex: groups that may need filtering out (`__` names, or names alt groups add). */
+  readonly dunderGroups: readonly boolean[];
+  /** JS name of the prefregex's content group. */
+  readonly prefContent: string | undefined;
+  readonly prefRunner: Runner | undefined;
+  readonly failRunners: readonly Runner[];
+  /** Number of the content group in the prefregex's twin (-1: none or no twin). */
+  readonly prefContentNumber: number;
+  /** Whether the prefregex has groups besides its content. */
+  readonly prefOtherGroups: boolean;
+}
+
+const plans = new WeakMap<CompiledFilter, FilterPlan>();
+
+function planOf(filter: CompiledFilter, earlyIgnore: boolean): FilterPlan {
+  const known = plans.get(filter);
+  if (known) return known;
+  const { prefregex, failregex } = filter;
+  let gate = gates.get(filter);
+  if (gate === undefined) {
+    gate = buildGate(filter, earlyIgnore);
+    gates.set(filter, gate);
+  }
+  const groupsOf = (re: CompiledRegex) => [...re.groups, ...(prefregex?.groups ?? [])];
+  let prefContent: string | undefined;
+  for (const [js, py] of prefregex?.groupNames ?? []) if (py === 'content') prefContent = js;
+  const prefRunner = prefregex === undefined ? undefined : runnerOf(prefregex);
+  const plan: FilterPlan = {
+    gate,
+    altGroups: failregex.map((re) => groupsOf(re).some((g) => g.startsWith('alt_'))),
+    dunderGroups: failregex.map((re) =>
+      groupsOf(re).some((g) => g.startsWith('__') || g.startsWith('alt_')),
+    ),
+    prefContent,
+    prefRunner,
+    failRunners: failregex.map(runnerOf),
+    prefContentNumber:
+      prefRunner?.twin === undefined
+        ? -1
+        : (prefRunner.numbers[prefRunner.names.indexOf('content')] ?? -1),
+    prefOtherGroups: prefregex !== undefined && [...prefregex.groups].some((g) => g !== 'content'),
+  };
+  plans.set(filter, plan);
+  return plan;
+}
+
 export function createLogMatcher(
   filter: CompiledFilter,
   dates: DateDetector,
@@ -445,27 +496,17 @@ export function createLogMatcher(
     return undefined;
   };
 
-  let gate = gates.get(filter);
-  if (gate === undefined) {
-    gate = buildGate(filter, earlyIgnore);
-    gates.set(filter, gate);
-  }
   const dating = !options.noDateParsing && dates.enabled;
-  const groupsOf = (re: CompiledRegex) => [...re.groups, ...(prefregex?.groups ?? [])];
-  const altGroups = failregex.map((re) => groupsOf(re).some((g) => g.startsWith('alt_')));
-  // Groups that may need filtering out of a failure's groups: `__` names, or names alt groups add.
-  const dunderGroups = failregex.map((re) =>
-    groupsOf(re).some((g) => g.startsWith('__') || g.startsWith('alt_')),
-  );
-  let prefContent: string | undefined;
-  for (const [js, py] of prefregex?.groupNames ?? []) if (py === 'content') prefContent = js;
-  const prefRunner = prefregex === undefined ? undefined : runnerOf(prefregex);
-  const failRunners = failregex.map(runnerOf);
-  /** Number of the content group in the prefregex's twin (-1: none or no twin). */
-  const prefContentNumber =
-    prefRunner?.twin === undefined
-      ? -1
-      : (prefRunner.numbers[prefRunner.names.indexOf('content')] ?? -1);
+  const {
+    gate,
+    altGroups,
+    dunderGroups,
+    prefContent,
+    prefRunner,
+    failRunners,
+    prefContentNumber,
+    prefOtherGroups,
+  } = planOf(filter, earlyIgnore);
   /** The `<F-CONTENT>` of a prefregex match (of its twin when it has one). */
   const prefContentOf = (m: RegExpExecArray): string | undefined => {
     if (prefRunner?.twin !== undefined) {
@@ -473,8 +514,6 @@ export function createLogMatcher(
     }
     return prefContent === undefined ? undefined : m.groups?.[prefContent];
   };
-  const prefOtherGroups =
-    prefregex !== undefined && [...prefregex.groups].some((g) => g !== 'content');
 
   /**
    * Records the failure (or unbannable id) of failregex `r`'s match `m` in `text`, as fail2ban's
