@@ -153,9 +153,6 @@ interface Gate {
   readonly useful: boolean;
 }
 
-/** Gates by filter (`earlyIgnore` follows from the filter): built once, not per matcher. */
-const gates = new WeakMap<CompiledFilter, Gate>();
-
 function buildGate(filter: CompiledFilter, earlyIgnore: boolean): Gate {
   const lits: string[] = [];
   const indexes = (regexes: readonly CompiledRegex[]): number[] | undefined => {
@@ -387,6 +384,8 @@ function strOf(groups: Record<string, string | number>, k: string): string | und
 
 /** What a matcher needs of its filter, computed once per filter (a matcher is made per batch). */
 interface FilterPlan {
+  /** ignoreregex runs before the failregexes (few ignoreregexes against many failregexes). */
+  readonly earlyIgnore: boolean;
   readonly gate: Gate;
   /** Per failregex: whether its groups (with the prefregex's) include alt_ groups. */
   readonly altGroups: readonly boolean[];
@@ -404,21 +403,18 @@ interface FilterPlan {
 
 const plans = new WeakMap<CompiledFilter, FilterPlan>();
 
-function planOf(filter: CompiledFilter, earlyIgnore: boolean): FilterPlan {
+function planOf(filter: CompiledFilter): FilterPlan {
   const known = plans.get(filter);
   if (known) return known;
-  const { prefregex, failregex } = filter;
-  let gate = gates.get(filter);
-  if (gate === undefined) {
-    gate = buildGate(filter, earlyIgnore);
-    gates.set(filter, gate);
-  }
+  const { prefregex, failregex, ignoreregex } = filter;
+  const earlyIgnore = ignoreregex.length > 0 && ignoreregex.length < failregex.length - 2;
   const groupsOf = (re: CompiledRegex) => [...re.groups, ...(prefregex?.groups ?? [])];
   let prefContent: string | undefined;
   for (const [js, py] of prefregex?.groupNames ?? []) if (py === 'content') prefContent = js;
   const prefRunner = prefregex === undefined ? undefined : runnerOf(prefregex);
   const plan: FilterPlan = {
-    gate,
+    earlyIgnore,
+    gate: buildGate(filter, earlyIgnore),
     altGroups: failregex.map((re) => groupsOf(re).some((g) => g.startsWith('alt_'))),
     dunderGroups: failregex.map((re) =>
       groupsOf(re).some((g) => g.startsWith('__') || g.startsWith('alt_')),
@@ -443,7 +439,6 @@ export function createLogMatcher(
 ): LogMatcher {
   const { prefregex, failregex, ignoreregex, maxlines } = filter;
   const checkAll = options.checkAllRegex ?? false;
-  const earlyIgnore = ignoreregex.length > 0 && ignoreregex.length < failregex.length - 2;
   let buffer: TupleLine[] = [];
   /** Date of the last dated line: a continuation line without a date inherits it. */
   let lastTime: number | null = null;
@@ -498,6 +493,7 @@ export function createLogMatcher(
 
   const dating = !options.noDateParsing && dates.enabled;
   const {
+    earlyIgnore,
     gate,
     altGroups,
     dunderGroups,
@@ -506,7 +502,7 @@ export function createLogMatcher(
     failRunners,
     prefContentNumber,
     prefOtherGroups,
-  } = planOf(filter, earlyIgnore);
+  } = planOf(filter);
   /** The `<F-CONTENT>` of a prefregex match (of its twin when it has one). */
   const prefContentOf = (m: RegExpExecArray): string | undefined => {
     if (prefRunner?.twin !== undefined) {
