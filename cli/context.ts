@@ -5,6 +5,7 @@
  * set of adapters: the ban store, the failure windows, the configuration and an enforcer it can run
  * and wait for.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import type { BanStore } from '../lambda/ports/ban-store.js';
 import type { FailureWindowReader } from '../lambda/ports/failure-windows.js';
 import type { EnforcementReport } from '../lambda/use-cases/enforce-bans.js';
 import { DEFAULT_STACK_NAME, STACK_OUTPUTS } from '../lib/outputs.js';
+import { LOCAL_CREDENTIALS } from '../local/loopback-server.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 export interface ConnectionOptions {
@@ -87,8 +89,6 @@ export function addConnectionOptions(command: Command): Command {
     .option('--stack <name>', 'CloudFormation stack of the deployment', DEFAULT_STACK_NAME)
     .option('--region <region>', 'AWS Region of the stack (default: the AWS SDK chain)');
 }
-
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 async function parseConfig(raw: unknown, source: string): Promise<CloudjailConfig> {
   const [{ loadCloudjailConfig }, { ConfigError }] = await Promise.all([

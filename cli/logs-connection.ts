@@ -5,11 +5,13 @@
  * file). Everything else (`ship`, `regex --log-group`, `backfill`, `doctor`) is the same code for
  * both: endpoint injection only. Also the paginated FilterLogEvents reader they share.
  */
+
 import type {
   CloudWatchLogsClient,
   FilteredLogEvent,
   FilterLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { LOCAL_CREDENTIALS } from '../local/loopback-server.js';
 import {
   type ConnectionOptions,
   defaultStatePath,
@@ -26,8 +28,6 @@ export interface LogsConnection {
   readonly state?: LocalState;
   close(): void;
 }
-
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export async function openLogs(options: ConnectionOptions): Promise<LogsConnection> {
   const { CloudWatchLogsClient } = await import('@aws-sdk/client-cloudwatch-logs');

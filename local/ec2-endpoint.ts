@@ -27,14 +27,15 @@
  * Not modelled: authentication (signatures are not checked), eventual consistency, ICMP type/code,
  * tags, ACL creation/association APIs.
  */
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { ConfigError } from '../lambda/core/errors.js';
 import { parseCidr } from '../lambda/core/ip-address.js';
 import { seededRandom } from '../lambda/core/seeded-random.js';
 import type { NaclEntry } from '../lambda/ports/network-acls.js';
+import { closeServer, LOCAL_CREDENTIALS, listenOnLoopback } from './loopback-server.js';
 
 export interface LocalAclSpec {
   readonly naclId: string;
@@ -188,15 +189,7 @@ export async function startLocalEc2(options: LocalEc2Options): Promise<LocalEc2>
       });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenOnLoopback(server, options.port ?? 0);
   const clients: EC2Client[] = [];
 
   return {
@@ -205,7 +198,7 @@ export async function startLocalEc2(options: LocalEc2Options): Promise<LocalEc2>
     client(config = {}) {
       const client = new EC2Client({
         region,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: LOCAL_CREDENTIALS,
         maxAttempts: 1,
         ...config,
         endpoint,
@@ -227,8 +220,7 @@ export async function startLocalEc2(options: LocalEc2Options): Promise<LocalEc2>
     stats,
     async stop() {
       for (const c of clients) c.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

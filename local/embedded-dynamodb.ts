@@ -3,10 +3,11 @@
  * cloudjail table created in it. Used by tests, benchmarks and the embedded `npm start` mode; the
  * real `@aws-sdk/client-dynamodb` talks to it over HTTP.
  */
-import type { AddressInfo } from 'node:net';
+
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../lambda/adapters/dynamodb-table.js';
+import { LOCAL_CREDENTIALS, listenOnLoopback } from './loopback-server.js';
 
 export interface EmbeddedDynamoDb {
   readonly endpoint: string;
@@ -18,18 +19,13 @@ export interface EmbeddedDynamoDb {
 
 export async function startEmbeddedDynamoDb(tableName = 'cloudjail'): Promise<EmbeddedDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenOnLoopback(server);
   const clients: DynamoDBClient[] = [];
   const client = () => {
     const c = new DynamoDBClient({
       endpoint,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: LOCAL_CREDENTIALS,
       maxAttempts: 3,
     });
     clients.push(c);

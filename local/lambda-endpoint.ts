@@ -14,8 +14,9 @@
  * Not modelled: authentication (signatures are not checked), qualifiers, payload size limits other
  * than a 6 MB cap, logs (`LogType`).
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback-server.js';
 
 export type LocalFunction = (event: unknown) => Promise<unknown>;
 
@@ -147,18 +148,13 @@ export async function startLocalLambda(
       })
       .catch((e: Error) => userError(res, 413, 'RequestTooLargeException', e.message));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     invoke,
     async stop() {
       await Promise.allSettled([...queues.values()]);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

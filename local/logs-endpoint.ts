@@ -32,8 +32,8 @@
  * Not modelled: authentication (signatures are not checked), metric filters, JSON/space-delimited
  * filter patterns, Logs Insights, KMS, throttling.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import {
   CloudWatchLogsClient,
@@ -44,6 +44,7 @@ import {
   FilterPatternError,
   parseFilterPattern,
 } from '../lambda/core/logs/filter-pattern.js';
+import { closeServer, LOCAL_CREDENTIALS, listenOnLoopback } from './loopback-server.js';
 
 export const MAX_BATCH_BYTES = 1_048_576;
 export const EVENT_OVERHEAD_BYTES = 26;
@@ -881,15 +882,7 @@ export async function startLocalLogs(options: LocalLogsOptions = {}): Promise<Lo
         send(res, fault.status, { __type: fault.code, message: fault.message });
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenOnLoopback(server);
   const clients: CloudWatchLogsClient[] = [];
 
   return {
@@ -900,7 +893,7 @@ export async function startLocalLogs(options: LocalLogsOptions = {}): Promise<Lo
     client(config = {}) {
       const client = new CloudWatchLogsClient({
         region,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: LOCAL_CREDENTIALS,
         maxAttempts: 1,
         ...config,
         endpoint,
@@ -929,8 +922,7 @@ export async function startLocalLogs(options: LocalLogsOptions = {}): Promise<Lo
       if (timer) clearTimeout(timer);
       await delivering;
       for (const c of clients) c.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

@@ -6,6 +6,7 @@
  * detector's own log group when deployed, the local server's delivery counters with --local).
  * Exit codes: 0 every check ok (skips allowed), 6 a check failed, 7 warnings only.
  */
+
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Command } from 'commander';
@@ -14,6 +15,7 @@ import { formatDuration } from '../../lambda/core/policy/duration.js';
 import type { EnforcementReport } from '../../lambda/use-cases/enforce-bans.js';
 import { subscriptionPlan } from '../../lib/filter-patterns.js';
 import { STACK_OUTPUTS } from '../../lib/outputs.js';
+import { LOCAL_CREDENTIALS } from '../../local/loopback-server.js';
 import {
   addConnectionOptions,
   type CliContext,
@@ -111,7 +113,7 @@ async function localDiagnostics(state: LocalState): Promise<Diagnostics | undefi
   const lambda = new LambdaClient({
     region: state.ec2.region,
     endpoint: state.lambda.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
   });
   try {
@@ -543,7 +545,7 @@ async function naclChecks(
     ? new EC2Client({
         region: state.ec2.region,
         endpoint: state.ec2.endpoint,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: LOCAL_CREDENTIALS,
         maxAttempts: 1,
       })
     : new EC2Client(options.region ? { region: options.region } : {});
