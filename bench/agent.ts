@@ -17,25 +17,19 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildAgentBundle } from '../agent/build-bundle.js';
 import { BAN_LIST_KEY } from '../lambda/core/ban-list/heartbeat.js';
-import type { BanList, PublishedBan } from '../lambda/core/ban-list/schema.js';
-import { SIP_DENY } from '../lambda/core/deny-spec.js';
+import type { PublishedBan } from '../lambda/core/ban-list/schema.js';
 import { parseCidr } from '../lambda/core/ip-address.js';
-import { createTopology, LineProcess, netnsCapability } from '../test/helpers/netns.js';
+import {
+  agentBanList,
+  createTopology,
+  LineProcess,
+  netnsCapability,
+  startNetnsS3,
+} from '../test/helpers/netns.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000,1000000').split(',').map(Number);
-
-function list(serial: number, bans: PublishedBan[]): BanList {
-  return {
-    schema: 'cloudjail.ban-list',
-    schemaVersion: 1,
-    serial,
-    generatedAt: Date.now(),
-    allowlist: [{ cidr: '198.51.100.9/32', jails: null }],
-    groups: [{ jails: ['freeswitch'], deny: SIP_DENY, verdict: 'drop', bans }],
-  };
-}
 
 /**
  * n distinct IPv6 /64 bans at pseudo-random places in 2001:db8::/32 (seeded: the same every run),
@@ -67,31 +61,16 @@ function manyBans(n: number, kind: 'host' | 'prefix'): PublishedBan[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function startS3(ns: string): Promise<{
-  proc: LineProcess;
-  endpoint: string;
-  bucket: string;
-  put(body: Buffer): Promise<void>;
-}> {
-  const proc = new LineProcess([
-    'ip',
-    'netns',
-    'exec',
-    ns,
-    process.execPath,
-    '--import',
-    'tsx',
-    join(ROOT, 'test/helpers/netns-s3.ts'),
-  ]);
-  const { endpoint, bucket } = JSON.parse(await proc.waitFor((l) => l.startsWith('{'), 30_000));
+/** The namespace's S3 API with a put of the ban list that fails loudly. */
+async function startS3(ns: string) {
+  const s3 = await startNetnsS3(ns);
   return {
-    proc,
-    endpoint,
-    bucket,
-    async put(body) {
-      const from = proc.lines.length;
-      proc.send(JSON.stringify({ op: 'put', key: BAN_LIST_KEY, body: body.toString('base64') }));
-      const r = JSON.parse(await proc.waitFor(() => true, 120_000, { from }));
+    ...s3,
+    async put(body: Buffer): Promise<void> {
+      const r = await s3.command(
+        { op: 'put', key: BAN_LIST_KEY, body: body.toString('base64') },
+        120_000,
+      );
       if (!r.ok) throw new Error(r.error);
     },
   };
@@ -127,7 +106,7 @@ async function latency(bundle: string, dir: string, intervalS: number): Promise<
     await recv.waitFor((l) => l === 'ready', 15_000);
     await send.waitFor((l) => l === 'ready', 15_000);
     let serial = 1;
-    await s3.put(gzipSync(JSON.stringify(list(serial, []))));
+    await s3.put(gzipSync(JSON.stringify(agentBanList(serial, []))));
     const agent = new LineProcess([
       'ip',
       'netns',
@@ -163,7 +142,7 @@ async function latency(bundle: string, dir: string, intervalS: number): Promise<
       await new Promise((r) => setTimeout(r, Math.random() * intervalS * 1000));
       const written = Date.now();
       await s3.put(
-        gzipSync(JSON.stringify(list(serial, [['192.0.2.2/32', Date.now() + 600_000]]))),
+        gzipSync(JSON.stringify(agentBanList(serial, [['192.0.2.2/32', Date.now() + 600_000]]))),
       );
       // Probe until 1 s of probes in a row is lost.
       let firstLost: number | undefined;
@@ -186,7 +165,7 @@ async function latency(bundle: string, dir: string, intervalS: number): Promise<
       if (firstLost === undefined) throw new Error('probes never dropped');
       out.push(firstLost - written);
       serial++;
-      await s3.put(gzipSync(JSON.stringify(list(serial, []))));
+      await s3.put(gzipSync(JSON.stringify(agentBanList(serial, []))));
       await agent.waitFor((l) => l.includes(`applied ban list serial ${serial}`), 30_000, {
         stderr: true,
       });
@@ -205,7 +184,7 @@ async function apply(bundle: string, dir: string, n: number, kind: 'host' | 'pre
   try {
     const s3 = await startS3(topo.sbc);
     procs.push(s3.proc);
-    const body = gzipSync(JSON.stringify(list(1, manyBans(n, kind))));
+    const body = gzipSync(JSON.stringify(agentBanList(1, manyBans(n, kind))));
     await s3.put(body);
     const agent = new LineProcess(
       [

@@ -4,6 +4,9 @@
  * (names unique per run: process.pid). Plus a line-oriented child process wrapper.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { BanList, PublishedBan } from '../../lambda/core/ban-list/schema.js';
+import { SIP_DENY } from '../../lambda/core/deny-spec.js';
 
 export interface Capability {
   readonly ok: boolean;
@@ -180,4 +183,52 @@ export class LineProcess {
     clearTimeout(timer);
     return this.exitCode ?? null;
   }
+}
+
+/** A local S3 API (test/helpers/netns-s3.ts) running inside a namespace, driven over stdin. */
+export interface NetnsS3 {
+  readonly proc: LineProcess;
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** One command (`{op: 'put' | 'get', key, body?}`) and its answer line. */
+  command(
+    cmd: object,
+    timeoutMs?: number,
+  ): Promise<{ ok: boolean; etag?: string; body?: string; error?: string }>;
+}
+
+export async function startNetnsS3(ns: string): Promise<NetnsS3> {
+  const proc = new LineProcess([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    '--import',
+    'tsx',
+    join(import.meta.dirname, 'netns-s3.ts'),
+  ]);
+  const { endpoint, bucket } = JSON.parse(await proc.waitFor((l) => l.startsWith('{'), 30_000));
+  return {
+    proc,
+    endpoint,
+    bucket,
+    async command(cmd, timeoutMs = 15_000) {
+      const from = proc.lines.length;
+      proc.send(JSON.stringify(cmd));
+      return JSON.parse(await proc.waitFor(() => true, timeoutMs, { from }));
+    },
+  };
+}
+
+/** The ban list the agent tests and bench publish: one freeswitch group, one allowlisted host. */
+export function agentBanList(serial: number, bans: PublishedBan[]): BanList {
+  return {
+    schema: 'cloudjail.ban-list',
+    schemaVersion: 1,
+    serial,
+    generatedAt: Date.now(),
+    allowlist: [{ cidr: '198.51.100.9/32', jails: null }],
+    groups: [{ jails: ['freeswitch'], deny: SIP_DENY, verdict: 'drop', bans }],
+  };
 }

@@ -14,13 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../../agent/build-bundle.js';
 import { BAN_LIST_KEY } from '../../lambda/core/ban-list/heartbeat.js';
 import type { BanList, PublishedBan } from '../../lambda/core/ban-list/schema.js';
-import { SIP_DENY } from '../../lambda/core/deny-spec.js';
 import { parseCidr } from '../../lambda/core/ip-address.js';
 import {
+  agentBanList,
   createTopology,
   inNs,
   LineProcess,
+  type NetnsS3,
   requireNetns,
+  startNetnsS3,
   type Topology,
 } from '../helpers/netns.js';
 
@@ -30,22 +32,11 @@ const INTERVAL_MS = 1000;
 /** The requirement: dropped within the poll interval + 1 s after the ban is published. */
 const DROP_WITHIN_MS = INTERVAL_MS + 1000;
 
-function list(serial: number, bans: PublishedBan[]): BanList {
-  return {
-    schema: 'cloudjail.ban-list',
-    schemaVersion: 1,
-    serial,
-    generatedAt: Date.now(),
-    allowlist: [{ cidr: '198.51.100.9/32', jails: null }],
-    groups: [{ jails: ['freeswitch'], deny: SIP_DENY, verdict: 'drop', bans }],
-  };
-}
-
 describe.runIf(RUN).sequential('agent in a network namespace', () => {
   let topo: Topology;
   let dir: string;
   let bundle: string;
-  let s3: LineProcess;
+  let s3: NetnsS3;
   let endpoint: string;
   let bucket: string;
   let recv: LineProcess;
@@ -53,17 +44,9 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
   let agent: LineProcess;
   let probes = 0;
 
-  async function s3Command(
-    cmd: object,
-  ): Promise<{ ok: boolean; etag?: string; body?: string; error?: string }> {
-    const from = s3.lines.length;
-    s3.send(JSON.stringify(cmd));
-    return JSON.parse(await s3.waitFor(() => true, 15_000, { from }));
-  }
-
   async function publish(body: Buffer | BanList): Promise<void> {
     const bytes = Buffer.isBuffer(body) ? body : gzipSync(JSON.stringify(body));
-    const out = await s3Command({ op: 'put', key: BAN_LIST_KEY, body: bytes.toString('base64') });
+    const out = await s3.command({ op: 'put', key: BAN_LIST_KEY, body: bytes.toString('base64') });
     expect(out.ok).toBe(true);
   }
 
@@ -110,17 +93,8 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
     dir = mkdtempSync(join(tmpdir(), 'cloudjail-agent-netns-'));
     bundle = (await buildAgentBundle(join(dir, 'cloudjail-agent.mjs'))).outfile;
     topo = createTopology('a');
-    s3 = new LineProcess([
-      'ip',
-      'netns',
-      'exec',
-      topo.sbc,
-      process.execPath,
-      '--import',
-      'tsx',
-      join(ROOT, 'test/helpers/netns-s3.ts'),
-    ]);
-    ({ endpoint, bucket } = JSON.parse(await s3.waitFor((l) => l.startsWith('{'), 30_000)));
+    s3 = await startNetnsS3(topo.sbc);
+    ({ endpoint, bucket } = s3);
     const udp = join(ROOT, 'test/helpers/netns-udp.mjs');
     recv = new LineProcess([
       'ip',
@@ -138,7 +112,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const p of [agent, recv, send, s3]) await p?.stop();
+    for (const p of [agent, recv, send, s3?.proc]) await p?.stop();
     topo?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -147,7 +121,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
     expect(await arrives('192.0.2.2')).toBe(true);
     expect(await arrives('198.51.100.10')).toBe(true);
     expect(await arrives('2001:db8:1::2')).toBe(true);
-    await publish(list(1, []));
+    await publish(agentBanList(1, []));
     agent = startAgent();
     await agentLog(/applied ban list serial 1 \(first/);
     expect(await arrives('192.0.2.2')).toBe(true);
@@ -157,7 +131,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
   it('drops banned sources within the poll interval + 1 s; an allowlisted source in a banned /24 still arrives', async () => {
     shortBanUntil = Date.now() + 8000;
     await publish(
-      list(2, [
+      agentBanList(2, [
         ['192.0.2.2/32', shortBanUntil],
         ['198.51.100.0/24', null],
         ['2001:db8:1::2/128', Date.now() + 3_600_000],
@@ -184,7 +158,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
     await publish(gzipSync('{"schema":"cloudjail.ban-list","schemaVersion":1,"serial":3,'));
     await agentLog(/refused .* not valid JSON.*enforcement unchanged \(serial 2\)/, 15_000, from);
     expect(await arrives('198.51.100.10')).toBe(false);
-    await publish(list(1, []));
+    await publish(agentBanList(1, []));
     await agentLog(/refused ban list serial 1: older than the applied serial 2/, 15_000, from);
     expect(await arrives('198.51.100.10')).toBe(false);
     expect(await arrives('198.51.100.9')).toBe(true);
@@ -197,7 +171,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
     agent = startAgent();
     await agentLog(/refused ban list serial 1: older than the applied serial 2/);
     expect(await arrives('198.51.100.10')).toBe(false);
-    await publish(list(4, [['198.51.100.0/24', null]]));
+    await publish(agentBanList(4, [['198.51.100.0/24', null]]));
     await agentLog(/applied ban list serial 4/);
     expect(await arrives('198.51.100.10')).toBe(false);
   });
@@ -216,7 +190,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
       );
       bans.push([cidr!.text, expiresAt]);
     }
-    await publish(list(5, bans));
+    await publish(agentBanList(5, bans));
     const line = await agentLog(/applied ban list serial 5/, 60_000);
     expect(line, line).toMatch(/100001 elements \(IPv4 1, IPv6 100000\)/);
     const status = JSON.parse(
@@ -237,7 +211,7 @@ describe.runIf(RUN).sequential('agent in a network namespace', () => {
 
   it('writes its heartbeat with the applied serial', async () => {
     await new Promise((r) => setTimeout(r, 500));
-    const out = await s3Command({ op: 'get', key: 'agents/test-sbc.json' });
+    const out = await s3.command({ op: 'get', key: 'agents/test-sbc.json' });
     expect(out.ok).toBe(true);
     const hb = JSON.parse(Buffer.from(out.body ?? '', 'base64').toString('utf8'));
     expect(hb).toMatchObject({
