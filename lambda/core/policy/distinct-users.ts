@@ -11,6 +11,7 @@
  */
 import {
   evaluateWindow,
+  eventsAfter,
   type FailureEvent,
   failuresById,
   type WindowDecision,
@@ -49,9 +50,7 @@ export function evaluateDistinctUsers(
   findtime: number,
   floor = Number.NEGATIVE_INFINITY,
 ): WindowDecision {
-  const byId = new Map<string, number>();
-  for (const f of failures) if (f.time > floor && !byId.has(f.id)) byId.set(f.id, f.time);
-  const events = [...byId].map(([id, time]) => ({ id, time })).sort((a, b) => a.time - b.time);
+  const events = eventsAfter(failures, floor);
   const inWindow = new Map<string, number>();
   let best = 0;
   let at: number | undefined;

@@ -30,6 +30,18 @@ export interface WindowDecision {
 }
 
 /**
+ * The distinct failures (by event id, the first one seen) dated after `floor`, sorted by time:
+ * what a window decision counts over.
+ */
+export function eventsAfter(failures: readonly FailureEvent[], floor: number): FailureEvent[] {
+  const byId = new Map<string, number>();
+  for (const f of failures) {
+    if (f.time > floor && !byId.has(f.id)) byId.set(f.id, f.time);
+  }
+  return [...byId].map(([id, time]) => ({ id, time })).sort((a, b) => a.time - b.time);
+}
+
+/**
  * Decides a ban from all known failures of one (jail, address). Failures at or before `floor`
  * (the last failure that caused the previous ban) are ignored: a ban consumes its failures, as
  * fail2ban deletes the ticket on ban.
@@ -40,11 +52,7 @@ export function evaluateWindow(
   findtime: number,
   floor = Number.NEGATIVE_INFINITY,
 ): WindowDecision {
-  const byId = new Map<string, number>();
-  for (const f of failures) {
-    if (f.time > floor && !byId.has(f.id)) byId.set(f.id, f.time);
-  }
-  const events = [...byId].map(([id, time]) => ({ id, time })).sort((a, b) => a.time - b.time);
+  const events = eventsAfter(failures, floor);
   let best = 0;
   let at: number | undefined;
   let start = 0;
